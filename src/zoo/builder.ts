@@ -1,0 +1,83 @@
+/**
+ * Records a backbone's forward pass as a `BackboneGraph`, naming steps the way torchvision's
+ * `NodePathTracer` does: a module call is named by its module path, a function call by
+ * `<enclosing module>.<function>`, and a repeated name gets `_1`, `_2`, … . Calls made inside
+ * one of torchvision's leaf modules are recorded but hidden, and the leaf's last step takes its name.
+ */
+import type { BackboneGraph, GraphNode, Operation, StateEntry } from "./graph.js";
+
+/** A value flowing through the graph: the name of the step that produced it. */
+export type Value = string;
+
+export class GraphBuilder {
+  private readonly nodes: GraphNode[] = [];
+  private readonly lastIndex = new Map<string, number>();
+  private leafPath: string | undefined;
+  private hiddenCount = 0;
+
+  constructor(private readonly network: string) {}
+
+  input(): Value {
+    return this.push("x", { kind: "input" }, [], []);
+  }
+
+  /** A call of the module at `path` (a torch.nn leaf such as Conv2d or ReLU). */
+  module(path: string, op: Operation, inputs: readonly Value[], state: readonly StateEntry[] = []): Value {
+    return this.push(path, op, inputs, state);
+  }
+
+  /** A function call (`x + y`, `torch.flatten`) made in the forward of the module at `scope`. */
+  call(scope: string, fn: string, op: Operation, inputs: readonly Value[]): Value {
+    return this.push(scope ? `${scope}.${fn}` : fn, op, inputs, []);
+  }
+
+  /** A parameter read directly in the forward of the module at `scope` (FX `get_attr`). */
+  parameter(scope: string, key: string, shape: readonly number[]): Value {
+    const entry: StateEntry = { key, shape, role: "parameter", trainable: true };
+    const fxName = key.replace(/\./g, "_");
+    return this.push(scope ? `${scope}.${fxName}` : fxName, { kind: "parameter", shape }, [], [entry]);
+  }
+
+  /**
+   * A torchvision leaf module (Conv2dNormActivation, SqueezeExcitation, …): its steps are
+   * recorded for lowering and counting, but only its output is a node, named `path`.
+   */
+  leaf(path: string, body: () => Value): Value {
+    if (this.leafPath !== undefined) return body();
+    this.leafPath = path;
+    let output: Value;
+    try {
+      output = body();
+    } finally {
+      this.leafPath = undefined;
+    }
+    const last = this.nodes.length - 1;
+    if (this.nodes[last]?.name !== output) throw new Error(`leaf ${path}: its output must be its last step`);
+    const named = this.push(path, this.nodes[last]!.op, this.nodes[last]!.inputs, this.nodes[last]!.state, true);
+    this.nodes.splice(last, 1);
+    return named;
+  }
+
+  finish(output: Value): BackboneGraph {
+    return { name: this.network, nodes: this.nodes, output };
+  }
+
+  private push(
+    base: string,
+    op: Operation,
+    inputs: readonly Value[],
+    state: readonly StateEntry[],
+    forceVisible = false,
+  ): Value {
+    const visible = forceVisible || this.leafPath === undefined;
+    const name = visible ? this.uniqueName(base) : `${base}#${this.hiddenCount++}`;
+    this.nodes.push({ name, visible, op, inputs, state });
+    return name;
+  }
+
+  private uniqueName(base: string): string {
+    const previous = this.lastIndex.get(base);
+    this.lastIndex.set(base, previous === undefined ? 0 : previous + 1);
+    return previous === undefined ? base : `${base}_${previous + 1}`;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * A backbone as data: the operations of a torchvision classification network in execution order,
+ * named exactly as torchvision's FX feature extraction names them. Shape inference, parameter
+ * counting, state-dict naming, diagrams and the TensorFlow.js lowering all walk this one structure.
+ */
+
+export type Pair = readonly [number, number];
+
+export type Activation = "relu" | "relu6" | "hardswish" | "hardsigmoid" | "silu" | "sigmoid" | "gelu";
+
+export type Operation =
+  | { readonly kind: "input" }
+  | {
+      readonly kind: "conv2d";
+      readonly inChannels: number;
+      readonly outChannels: number;
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      readonly padding: Pair;
+      readonly dilation: Pair;
+      readonly groups: number;
+      readonly bias: boolean;
+    }
+  | { readonly kind: "batch_norm"; readonly channels: number; readonly eps: number }
+  /** Normalises the last dimension (channels-last tensors, as in ConvNeXt). */
+  | { readonly kind: "layer_norm"; readonly channels: number; readonly eps: number }
+  | { readonly kind: "activation"; readonly fn: Activation }
+  | {
+      readonly kind: "max_pool2d";
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      readonly padding: Pair;
+      readonly dilation: Pair;
+      readonly ceilMode: boolean;
+    }
+  | { readonly kind: "adaptive_avg_pool2d"; readonly output: Pair }
+  | { readonly kind: "linear"; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean }
+  | { readonly kind: "add" }
+  | { readonly kind: "mul" }
+  | { readonly kind: "flatten"; readonly startDim: number }
+  | { readonly kind: "permute"; readonly dims: readonly number[] }
+  /** Dropout, StochasticDepth and Identity: no-ops in eval mode. */
+  | { readonly kind: "identity"; readonly module: string }
+  /** A parameter read as a value (FX `get_attr`), e.g. ConvNeXt's `layer_scale`. */
+  | { readonly kind: "parameter"; readonly shape: readonly number[] };
+
+export type OperationKind = Operation["kind"];
+
+/** One entry of torchvision's `state_dict()`: parameters train, buffers (BN statistics) do not. */
+export interface StateEntry {
+  readonly key: string;
+  readonly shape: readonly number[];
+  readonly role: "weight" | "bias" | "running_mean" | "running_var" | "num_batches_tracked" | "parameter";
+  readonly trainable: boolean;
+}
+
+export interface GraphNode {
+  /**
+   * torchvision's node name (`layer3.5.relu_2`, `features.6.add`) when `visible`; steps inside
+   * torchvision's leaf modules (Conv2dNormActivation, SqueezeExcitation, …) are not nodes there,
+   * so they are hidden and carry an internal name instead.
+   */
+  readonly name: string;
+  readonly visible: boolean;
+  readonly op: Operation;
+  readonly inputs: readonly string[];
+  /** The state-dict entries this step reads (weights are named by the module that owns them). */
+  readonly state: readonly StateEntry[];
+}
+
+export interface BackboneGraph {
+  readonly name: string;
+  /** All steps in execution order (topological). */
+  readonly nodes: readonly GraphNode[];
+  readonly output: string;
+}
+
+/** Names a user can tap: torchvision's node names, in execution order. */
+export function nodeNames(graph: BackboneGraph): string[] {
+  return graph.nodes.filter((n) => n.visible).map((n) => n.name);
+}
+
+/**
+ * Resolves a tap the way `create_feature_extractor` does: a node name is itself; a module path
+ * (`layer3`) is the last node, in execution order, inside that module (`layer3.5.relu_2`).
+ */
+export function resolveTap(graph: BackboneGraph, path: string): GraphNode | undefined {
+  let found: GraphNode | undefined;
+  for (const node of graph.nodes) {
+    if (!node.visible) continue;
+    if (node.name === path) return node;
+    if (node.name.startsWith(path + ".")) found = node;
+  }
+  return found;
+}
+
+/** Every module path `resolveTap` accepts that is not itself a node (`layer3`, `features.6`). */
+export function modulePaths(graph: BackboneGraph): string[] {
+  const nodes = new Set(nodeNames(graph));
+  const paths = new Set<string>();
+  for (const name of nodes) {
+    const parts = name.split(".");
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join(".");
+      if (!nodes.has(prefix)) paths.add(prefix);
+    }
+  }
+  return [...paths];
+}
+
+/** The nodes a set of outputs depends on: what `create_feature_extractor` keeps. */
+export function ancestors(graph: BackboneGraph, outputs: readonly string[]): GraphNode[] {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const needed = new Set<string>();
+  const stack = [...outputs];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    stack.push(...(byName.get(name)?.inputs ?? []));
+  }
+  return graph.nodes.filter((n) => needed.has(n.name));
+}
+
+/** All state-dict entries read by the given nodes, each once, in first-use order. */
+export function stateEntries(nodes: readonly GraphNode[]): StateEntry[] {
+  const seen = new Map<string, StateEntry>();
+  for (const node of nodes) for (const entry of node.state) if (!seen.has(entry.key)) seen.set(entry.key, entry);
+  return [...seen.values()];
+}
+
+export function countParameters(nodes: readonly GraphNode[]): number {
+  return stateEntries(nodes)
+    .filter((e) => e.trainable)
+    .reduce((sum, e) => sum + e.shape.reduce((a, b) => a * b, 1), 0);
+}
