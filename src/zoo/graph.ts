@@ -21,8 +21,13 @@ export type Operation =
       readonly groups: number;
       readonly bias: boolean;
     }
-  | { readonly kind: "batch_norm"; readonly channels: number; readonly eps: number }
-  /** Normalises the last dimension (channels-last tensors, as in ConvNeXt). */
+  /** `momentum` as PyTorch means it: the weight of each new batch statistic (Keras uses 1 − momentum). */
+  | { readonly kind: "batch_norm"; readonly channels: number; readonly eps: number; readonly momentum: number }
+  /**
+   * Normalises the last dimension (channels-last tensors, as in ConvNeXt). As `nn.LayerNorm` its
+   * weight and bias are in `state`; as `F.layer_norm` (ConvNeXt's LayerNorm2d) they are
+   * `inputs[1]` and `inputs[2]`, `parameter` steps.
+   */
   | { readonly kind: "layer_norm"; readonly channels: number; readonly eps: number }
   | { readonly kind: "activation"; readonly fn: Activation }
   | {

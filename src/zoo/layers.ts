@@ -7,6 +7,16 @@ import type { Activation, Pair, StateEntry } from "./graph.js";
 
 const pair = (v: number | Pair): Pair => (typeof v === "number" ? [v, v] : v);
 
+/**
+ * torchvision's `_make_divisible` (from the TF MobileNet code): rounds a channel count to a
+ * multiple of `divisor`, never below `minValue` nor more than 10% below `v`.
+ */
+export function makeDivisible(v: number, divisor: number, minValue = divisor): number {
+  let rounded = Math.max(minValue, Math.floor(Math.floor(v + divisor / 2) / divisor) * divisor);
+  if (rounded < 0.9 * v) rounded += divisor;
+  return rounded;
+}
+
 function trainable(key: string, shape: readonly number[], role: "weight" | "bias"): StateEntry {
   return { key, shape, role, trainable: true };
 }
@@ -44,7 +54,7 @@ export function conv2d(g: GraphBuilder, path: string, x: Value, o: Conv2dOptions
 }
 
 /** `nn.BatchNorm2d` with its running statistics (buffers) and `num_batches_tracked`. */
-export function batchNorm2d(g: GraphBuilder, path: string, x: Value, channels: number, eps = 1e-5): Value {
+export function batchNorm2d(g: GraphBuilder, path: string, x: Value, channels: number, eps = 1e-5, momentum = 0.1): Value {
   const state: StateEntry[] = [
     trainable(`${path}.weight`, [channels], "weight"),
     trainable(`${path}.bias`, [channels], "bias"),
@@ -52,7 +62,7 @@ export function batchNorm2d(g: GraphBuilder, path: string, x: Value, channels: n
     { key: `${path}.running_var`, shape: [channels], role: "running_var", trainable: false },
     { key: `${path}.num_batches_tracked`, shape: [], role: "num_batches_tracked", trainable: false },
   ];
-  return g.module(path, { kind: "batch_norm", channels, eps }, [x], state);
+  return g.module(path, { kind: "batch_norm", channels, eps, momentum }, [x], state);
 }
 
 /** `nn.LayerNorm(channels)` over the last dimension (channels-last input). */
@@ -91,6 +101,11 @@ export function adaptiveAvgPool2d(g: GraphBuilder, path: string, x: Value, outpu
   return g.module(path, { kind: "adaptive_avg_pool2d", output: pair(output) }, [x]);
 }
 
+/** `nn.functional.adaptive_avg_pool2d` called in the forward of the module at `scope`. */
+export function adaptiveAvgPool2dCall(g: GraphBuilder, scope: string, x: Value, output: number | Pair): Value {
+  return g.call(scope, "adaptive_avg_pool2d", { kind: "adaptive_avg_pool2d", output: pair(output) }, [x]);
+}
+
 export function linear(g: GraphBuilder, path: string, x: Value, inFeatures: number, outFeatures: number, bias = true): Value {
   const state = [trainable(`${path}.weight`, [outFeatures, inFeatures], "weight")];
   if (bias) state.push(trainable(`${path}.bias`, [outFeatures], "bias"));
@@ -115,27 +130,46 @@ export function mul(g: GraphBuilder, scope: string, a: Value, b: Value): Value {
   return g.call(scope, "mul", { kind: "mul" }, [a, b]);
 }
 
-export interface ConvNormActivationOptions extends Omit<Conv2dOptions, "bias" | "padding"> {
-  /** `null` for no norm layer (then the conv has a bias, as torchvision does). */
-  norm?: "batch_norm" | null;
+/** `x.permute(dims)` / `torch.permute(x, dims)` called in the forward of the module at `scope`. */
+export function permute(g: GraphBuilder, scope: string, x: Value, dims: readonly number[]): Value {
+  return g.call(scope, "permute", { kind: "permute", dims }, [x]);
+}
+
+/** torchvision's `Permute` module (a leaf for feature extraction). */
+export function permuteModule(g: GraphBuilder, path: string, x: Value, dims: readonly number[]): Value {
+  return g.leaf(path, () => permute(g, path, x, dims));
+}
+
+/** A `norm_layer` as torchvision passes it: called as `norm_layer(channels)` at `path`. */
+export type NormLayer = (g: GraphBuilder, path: string, x: Value, channels: number) => Value;
+
+export interface ConvNormActivationOptions extends Conv2dOptions {
+  /** Defaults to "same" padding, `(k - 1) / 2 * dilation`. */
+  padding?: number | Pair;
+  /** Defaults to a bias only when there is no norm layer, as torchvision does. */
+  bias?: boolean;
+  /** BatchNorm (the default, with `eps` and `momentum`), another norm layer, or `null` for none. */
+  norm?: "batch_norm" | NormLayer | null;
   activation?: Activation | null;
   eps?: number;
+  momentum?: number;
 }
 
 /**
- * torchvision's `Conv2dNormActivation` (a leaf for feature extraction): conv with "same"
- * padding `(k - 1) / 2 * dilation`, optional BatchNorm (`.1`), optional activation.
+ * torchvision's `Conv2dNormActivation` (a leaf for feature extraction): conv (`.0`), optional
+ * norm layer (`.1`), optional activation.
  */
 export function conv2dNormActivation(g: GraphBuilder, path: string, x: Value, o: ConvNormActivationOptions): Value {
   const kernel = pair(o.kernel);
   const dilation = pair(o.dilation ?? 1);
-  const padding: Pair = [((kernel[0] - 1) / 2) * dilation[0], ((kernel[1] - 1) / 2) * dilation[1]];
+  const padding: number | Pair = o.padding ?? [((kernel[0] - 1) / 2) * dilation[0], ((kernel[1] - 1) / 2) * dilation[1]];
   const norm = o.norm === undefined ? "batch_norm" : o.norm;
   const act = o.activation === undefined ? "relu" : o.activation;
   return g.leaf(path, () => {
-    let y = conv2d(g, `${path}.0`, x, { ...o, padding, bias: norm === null });
+    let y = conv2d(g, `${path}.0`, x, { ...o, padding, bias: o.bias ?? norm === null });
     let index = 1;
-    if (norm !== null) y = batchNorm2d(g, `${path}.${index++}`, y, o.out, o.eps);
+    if (norm === "batch_norm") y = batchNorm2d(g, `${path}.${index++}`, y, o.out, o.eps, o.momentum);
+    else if (norm !== null) y = norm(g, `${path}.${index++}`, y, o.out);
     if (act !== null) y = activation(g, `${path}.${index}`, y, act);
     return y;
   });
