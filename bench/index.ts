@@ -1,0 +1,7 @@
+/** `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same run. */
+import { cpus } from "node:os";
+import { benchCheck } from "./check.js";
+
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Node ${process.version}`);
+console.log("\n## detc check vs printing the model\n");
+for (const line of benchCheck()) console.log(line);

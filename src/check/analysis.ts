@@ -1,0 +1,269 @@
+/**
+ * What a detector block means once its names are resolved: which backbone, which nodes its taps
+ * are, the type (channels, stride, size) of every feature level, the anchors, RoI pooling and
+ * settings with torchvision's defaults filled in. Analysis never reports; rules read it and do.
+ */
+import type * as ast from "../language/ast.js";
+import { findBackbone, type Backbone } from "../zoo/index.js";
+import { resolveTap, type BackboneGraph, type GraphNode } from "../zoo/graph.js";
+import { inferTypes, ShapeError, type NodeType } from "../zoo/infer.js";
+import { isSection, SETTINGS, type Section, type SettingValue } from "./settings.js";
+
+/** torchvision pads every batch to a multiple of this (GeneralizedRCNNTransform.size_divisible). */
+export const SIZE_DIVISIBLE = 32;
+/** torchvision's default resize (min_size 800, max_size 1333). */
+export const DEFAULT_INPUT = { min: 800, max: 1333 } as const;
+export const DEFAULT_RATIOS = [0.5, 1.0, 2.0] as const;
+/** Name of the extra max-pool level, as torchvision's LastLevelMaxPool names it. */
+export const POOL_LEVEL = "pool";
+
+export interface FeatureLevel {
+  /** How specs refer to the level: the tap as written, or `pool`. */
+  readonly name: string;
+  /** The backbone node it comes from (`layer3.5.relu_2`), or `pool`. */
+  readonly node: string;
+  /** Channels of the tapped node (what users used to print the model to find). */
+  readonly channels: number;
+  /** Channels after the FPN, what the RPN and RoI heads see (equal to `channels` without one). */
+  readonly outChannels: number;
+  readonly stride: number;
+  readonly height: number;
+  readonly width: number;
+  readonly receptiveField: number | null;
+  /** The FPN's extra max-pool level: used by the RPN only. */
+  readonly extra: boolean;
+}
+
+export interface ResolvedTap {
+  readonly id: ast.Identifier;
+  readonly node?: GraphNode;
+  readonly type?: NodeType;
+}
+
+export interface InputSize {
+  readonly form: "default" | ast.InputStatement["form"];
+  /** The image size levels are reported at (a square image for resize ranges). */
+  readonly height: number;
+  readonly width: number;
+  /** After padding to a multiple of 32, what the network sees. */
+  readonly paddedHeight: number;
+  readonly paddedWidth: number;
+  readonly min?: number;
+  readonly max?: number;
+}
+
+export interface StatementsByKind {
+  backbone?: ast.BackboneStatement;
+  tap?: ast.TapStatement;
+  fpn?: ast.FpnStatement;
+  anchors?: ast.AnchorsStatement;
+  roi?: ast.RoiStatement;
+  classes?: ast.ClassesStatement;
+  outChannels?: ast.OutChannelsStatement;
+  inChannels?: ast.InChannelsStatement;
+  input?: ast.InputStatement;
+  dataset?: ast.DatasetStatement;
+}
+
+export interface DetectorAnalysis {
+  readonly detector: ast.Detector;
+  readonly name: string;
+  readonly statements: StatementsByKind;
+  /** Statements of a kind already seen, with the first one of that kind. */
+  readonly repeated: readonly { readonly statement: ast.Statement; readonly first: ast.Statement }[];
+  readonly backbone?: Backbone;
+  readonly graph?: BackboneGraph;
+  readonly input: InputSize;
+  readonly types?: ReadonlyMap<string, NodeType>;
+  readonly taps: readonly ResolvedTap[];
+  /** Feature levels fed to the RPN, in tap order, plus the pool level; empty until every tap resolves. */
+  readonly levels: readonly FeatureLevel[];
+  readonly fpnChannels?: number;
+  /** Channels every level has after the FPN (or the single tapped map): what the heads see. */
+  readonly headChannels?: number;
+  readonly anchorSizes: readonly (readonly number[])[];
+  readonly anchorRatios: readonly number[];
+  readonly anchorsWritten: boolean;
+  readonly roi: { readonly outputSize: number; readonly samplingRatio: number; readonly levels: readonly string[] };
+  readonly numClasses?: number;
+  readonly settings: Readonly<Record<Section, Readonly<Record<string, SettingValue>>>>;
+}
+
+const STATEMENT_SLOT: Record<Exclude<ast.Statement["kind"], "Settings">, keyof StatementsByKind> = {
+  Backbone: "backbone",
+  Tap: "tap",
+  Fpn: "fpn",
+  Anchors: "anchors",
+  Roi: "roi",
+  Classes: "classes",
+  OutChannels: "outChannels",
+  InChannels: "inChannels",
+  Input: "input",
+  Dataset: "dataset",
+};
+
+const padTo = (size: number) => Math.ceil(size / SIZE_DIVISIBLE) * SIZE_DIVISIBLE;
+
+function inputSize(statement: ast.InputStatement | undefined): InputSize {
+  const square = (form: InputSize["form"], side: number, extra: Partial<InputSize> = {}): InputSize => ({
+    form,
+    height: side,
+    width: side,
+    paddedHeight: padTo(side),
+    paddedWidth: padTo(side),
+    ...extra,
+  });
+  if (statement === undefined) return square("default", DEFAULT_INPUT.min, DEFAULT_INPUT);
+  switch (statement.form) {
+    case "square":
+      return square("square", statement.size.value, { min: statement.size.value, max: statement.size.value });
+    case "range":
+      return square("range", statement.min.value, { min: statement.min.value, max: statement.max.value });
+    case "exact": {
+      const [height, width] = [statement.height.value, statement.width.value];
+      return { form: "exact", height, width, paddedHeight: padTo(height), paddedWidth: padTo(width) };
+    }
+  }
+}
+
+function settingValue(setting: ast.Setting): SettingValue | undefined {
+  const values = setting.values;
+  if (values.length === 0) return undefined;
+  if (values.every((v) => v.kind === "Number")) {
+    const numbers = values.map((v) => (v as ast.NumberLiteral).value);
+    return numbers.length === 1 ? numbers[0]! : numbers;
+  }
+  const only = values[0]!;
+  if (values.length === 1 && only.kind === "Identifier" && (only.value === "true" || only.value === "false"))
+    return only.value === "true";
+  return undefined;
+}
+
+/** Settings with the spec's overrides applied; malformed overrides are left to the settings rule. */
+function resolveSettings(statements: readonly ast.SettingsStatement[]): DetectorAnalysis["settings"] {
+  const resolved = {} as Record<Section, Record<string, SettingValue>>;
+  for (const section of Object.keys(SETTINGS) as Section[])
+    resolved[section] = Object.fromEntries(Object.entries(SETTINGS[section]).map(([k, s]) => [k, s.default]));
+  for (const statement of statements) {
+    const section = statement.section.value;
+    if (!isSection(section)) continue;
+    for (const setting of statement.settings) {
+      const spec = SETTINGS[section][setting.key.value];
+      const value = settingValue(setting);
+      if (spec === undefined || value === undefined) continue;
+      if (spec.type === "integers") resolved[section][setting.key.value] = typeof value === "number" ? [value] : value;
+      else resolved[section][setting.key.value] = value;
+    }
+  }
+  return resolved;
+}
+
+function defaultAnchorSizes(levelCount: number, fpn: boolean): number[][] {
+  if (!fpn) return [[32, 64, 128, 256, 512]];
+  return Array.from({ length: levelCount }, (_, i) => [32 * 2 ** i]);
+}
+
+export function analyzeDetector(detector: ast.Detector): DetectorAnalysis {
+  const statements: StatementsByKind = {};
+  const settingsStatements: ast.SettingsStatement[] = [];
+  const repeated: { statement: ast.Statement; first: ast.Statement }[] = [];
+  for (const statement of detector.statements) {
+    if (statement.kind === "Settings") {
+      settingsStatements.push(statement);
+      continue;
+    }
+    const slot = STATEMENT_SLOT[statement.kind];
+    const first = statements[slot];
+    if (first !== undefined) repeated.push({ statement, first });
+    else (statements as Record<string, ast.Statement>)[slot] = statement;
+  }
+
+  const backbone = statements.backbone?.name ? findBackbone(statements.backbone.name.value) : undefined;
+  const graph = backbone?.graph();
+  const input = inputSize(statements.input);
+
+  // Padding to 32 keeps every tap at least 1×1; only a non-positive input (reported by the
+  // positive-numbers rule) leaves the map empty, and then there is nothing to infer.
+  let types: ReadonlyMap<string, NodeType> | undefined;
+  if (graph) {
+    try {
+      types = inferTypes(graph, [input.paddedHeight, input.paddedWidth]);
+    } catch (error) {
+      if (!(error instanceof ShapeError)) throw error;
+    }
+  }
+
+  const taps: ResolvedTap[] = (statements.tap?.nodes ?? []).map((id) => {
+    const node = graph ? resolveTap(graph, id.value) : undefined;
+    return { id, node, type: node && types?.get(node.name) };
+  });
+
+  const fpnChannels = statements.fpn?.channels?.value;
+  const extraPool = statements.fpn?.extra !== undefined;
+  const allResolved = taps.length > 0 && taps.every((t) => t.type && t.type.layout === "nchw" && t.type.stride !== null);
+  const levels: FeatureLevel[] = [];
+  if (allResolved) {
+    for (const tap of taps) {
+      const [, channels, height, width] = tap.type!.shape as number[];
+      levels.push({
+        name: tap.id.value,
+        node: tap.node!.name,
+        channels: channels!,
+        outChannels: fpnChannels ?? channels!,
+        stride: tap.type!.stride!,
+        height: height!,
+        width: width!,
+        receptiveField: tap.type!.receptiveField,
+        extra: false,
+      });
+    }
+    const last = levels[levels.length - 1]!;
+    if (extraPool && fpnChannels !== undefined) {
+      // LastLevelMaxPool: max_pool2d(kernel 1, stride 2) on the last FPN output.
+      const halve = (n: number) => Math.floor((n - 1) / 2) + 1;
+      levels.push({
+        name: POOL_LEVEL,
+        node: POOL_LEVEL,
+        channels: fpnChannels,
+        outChannels: fpnChannels,
+        stride: last.stride * 2,
+        height: halve(last.height),
+        width: halve(last.width),
+        receptiveField: last.receptiveField,
+        extra: true,
+      });
+    }
+  }
+
+  const tapChannels = taps.map((t) => t.type?.shape[1]);
+  const headChannels = fpnChannels ?? (taps.length > 0 ? tapChannels[0] : undefined);
+  const levelCount = taps.length + (extraPool ? 1 : 0);
+  const anchors = statements.anchors;
+  const classes = statements.classes;
+  const numClasses = classes?.count?.value ?? (classes?.names ? classes.names.length + 1 : undefined);
+
+  return {
+    detector,
+    name: detector.name?.value ?? "",
+    statements,
+    repeated,
+    backbone,
+    graph,
+    input,
+    types,
+    taps,
+    levels,
+    fpnChannels,
+    headChannels,
+    anchorSizes: anchors ? anchors.sizes.map((g) => g.sizes.map((s) => s.value)) : defaultAnchorSizes(levelCount, !!statements.fpn),
+    anchorRatios: anchors ? anchors.ratios.map((r) => r.value) : DEFAULT_RATIOS,
+    anchorsWritten: anchors !== undefined,
+    roi: {
+      outputSize: statements.roi?.outputSize?.value ?? 7,
+      samplingRatio: statements.roi?.samplingRatio?.value ?? 2,
+      levels: statements.roi?.levels?.map((l) => l.value) ?? taps.map((t) => t.id.value),
+    },
+    numClasses,
+    settings: resolveSettings(settingsStatements),
+  };
+}

@@ -1,0 +1,127 @@
+/** `detc check FILE…`: diagnostics with code frames, or the inferred feature pyramid. */
+import Table from "cli-table3";
+import type { Command } from "commander";
+import { checkSource, type CheckResult } from "../../check/index.js";
+import { errorCount } from "../../check/diagnostic.js";
+import type { DetectorSummary } from "../../check/summary.js";
+import { readText, writeJson } from "../io.js";
+import { renderDiagnostic } from "../render-diagnostics.js";
+import { colors, thousands, type Colors } from "../style.js";
+
+interface CheckedFile {
+  readonly path: string;
+  readonly source: string;
+  readonly result: CheckResult;
+}
+
+export function checkJson(files: readonly CheckedFile[]) {
+  return {
+    files: files.map(({ path, result }) => ({
+      file: path,
+      ok: errorCount(result.diagnostics) === 0,
+      diagnostics: result.diagnostics.map((d) => ({
+        severity: d.severity,
+        code: d.code,
+        message: d.message,
+        line: d.primary.span.start.line,
+        column: d.primary.span.start.column,
+        endLine: d.primary.span.end.line,
+        endColumn: d.primary.span.end.column,
+        ...(d.expected !== undefined && { expected: d.expected }),
+        ...(d.found !== undefined && { found: d.found }),
+        ...(d.hint !== undefined && { hint: d.hint }),
+      })),
+      detectors: result.detectors.map((d) => ({
+        name: d.name,
+        backbone: d.backbone,
+        input: [d.input.height, d.input.width],
+        levels: d.levels.map((l) => ({
+          name: l.name,
+          node: l.node,
+          channels: l.channels,
+          outChannels: l.outChannels,
+          stride: l.stride,
+          height: l.height,
+          width: l.width,
+          receptiveField: l.receptiveField,
+        })),
+        anchorsPerLocation: d.anchorsPerLocation,
+        parameters: d.parameters,
+      })),
+    })),
+  };
+}
+
+export function renderPyramid(d: DetectorSummary, c: Colors): string {
+  const table = new Table({
+    head: ["level", "node", "channels", "stride", "size", "anchors/loc", "receptive field"],
+    style: { head: c.isColorSupported ? ["cyan"] : [], border: [], compact: true },
+    chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
+  });
+  d.levels.forEach((l, i) =>
+    table.push([
+      l.name,
+      l.extra ? c.dim("max-pool of the last level") : l.node,
+      l.channels === l.outChannels ? l.channels : `${l.channels} → ${l.outChannels}`,
+      l.stride,
+      `${l.height}×${l.width}`,
+      d.anchorsPerLocation[i] ?? "",
+      l.receptiveField ?? "",
+    ]),
+  );
+  const p = d.parameters;
+  return [
+    `${c.bold(`detector ${d.name}`)} · backbone ${d.backbone} · input ${d.input.height}×${d.input.width}`,
+    table.toString(),
+    `parameters: backbone ${thousands(p.backbone)} · fpn ${thousands(p.fpn)} · rpn ${thousands(p.rpn)} · roi heads ${thousands(p.roiHeads)} · ${c.bold(`total ${thousands(p.total)}`)}`,
+  ].join("\n");
+}
+
+export function registerCheck(program: Command): void {
+  program
+    .command("check")
+    .summary("parse and type-check .det files; print the inferred feature pyramid")
+    .description(
+      "Parse and type-check each file: infer the channels, stride and size of every tapped feature map\n" +
+        "through the backbone's real layer graph, check every number the spec writes down, and report\n" +
+        "all problems of all files at once. Exits 0 when there are no errors (warnings are fine), 1 when\n" +
+        "there are, 2 on usage errors.",
+    )
+    .argument("<files...>", ".det files")
+    .option("--json", "machine-readable output (see README for the schema)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ detc check examples/*.det\n  $ detc check my.det --json | jq '.files[0].detectors[0].levels'",
+    )
+    .action((paths: string[], options: { json?: boolean }) => {
+      const files = paths.map((path) => {
+        const source = readText(path);
+        return { path, source, result: checkSource(source) };
+      });
+      const errors = files.reduce((n, f) => n + errorCount(f.result.diagnostics), 0);
+      if (options.json) writeJson(checkJson(files));
+      else process.stdout.write(renderHuman(files, colors(process.stdout)));
+      process.exitCode = errors > 0 ? 1 : 0;
+    });
+}
+
+function renderHuman(files: readonly CheckedFile[], c: Colors): string {
+  const out: string[] = [];
+  let errors = 0;
+  let warnings = 0;
+  for (const { path, source, result } of files) {
+    out.push(c.bold(c.underline(path)));
+    for (const d of result.diagnostics) {
+      out.push(renderDiagnostic(d, path, source, c), "");
+      if (d.severity === "error") errors++;
+      if (d.severity === "warning") warnings++;
+    }
+    for (const detector of result.detectors) out.push(renderPyramid(detector, c), "");
+  }
+  const status =
+    errors > 0
+      ? c.red(`${errors} error${errors === 1 ? "" : "s"}`)
+      : c.green(`ok`);
+  out.push(`${status}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""} in ${files.length} file${files.length === 1 ? "" : "s"}`);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+/** The `detc` command: a thin shell that parses arguments, calls the core, prints, and exits. */
+import { Command, CommanderError } from "commander";
+import { registerBackbones } from "./commands/backbones.js";
+import { registerCheck } from "./commands/check.js";
+import { registerTaps } from "./commands/taps.js";
+import { UsageError } from "./io.js";
+
+const program = new Command("detc")
+  .description(
+    "A compiler for object-detector specs: check a .det file against the backbone's real layer graph,\n" +
+      "list a backbone's tap points, and (soon) train, evaluate and draw the detector.",
+  )
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+
+registerCheck(program);
+registerTaps(program);
+registerBackbones(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`detc: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    throw error;
+  }
+}
