@@ -6,6 +6,7 @@
  */
 import { ancestors, countParameters } from "../zoo/graph.js";
 import type { DetectorAnalysis, FeatureLevel } from "./analysis.js";
+import { detectorSpec, type DetectorSpec } from "./detector-spec.js";
 
 export interface PartParameters {
   readonly backbone: number;
@@ -22,6 +23,7 @@ export interface DetectorSummary {
   readonly levels: readonly FeatureLevel[];
   readonly anchorsPerLocation: readonly number[];
   readonly parameters: PartParameters;
+  readonly spec: DetectorSpec;
 }
 
 const conv = (inChannels: number, outChannels: number, kernel: number) =>
@@ -56,5 +58,6 @@ export function summarize(detector: DetectorAnalysis): DetectorSummary {
     levels,
     anchorsPerLocation,
     parameters: { backbone, fpn, rpn, roiHeads, total: backbone + fpn + rpn + roiHeads },
+    spec: detectorSpec(detector),
   };
 }

@@ -47,6 +47,7 @@ export function checkJson(files: readonly CheckedFile[]) {
         })),
         anchorsPerLocation: d.anchorsPerLocation,
         parameters: d.parameters,
+        spec: d.spec,
       })),
     })),
   };
