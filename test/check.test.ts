@@ -172,3 +172,7 @@ describe("real user errors, caught before any forward pass", () => {
     expect(result.diagnostics.map((d) => d.code)).toContain("E060");
   });
 });
+
+it("statements outside a detector are one syntax error, not a nameless detector's errors", () => {
+  expect(codes("backbone resnet50\ntap layer3\n\ndetector d\nbackbone resnet50\ntap layer3\nclasses 21\n")).toEqual(["E001"]);
+});

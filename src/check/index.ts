@@ -31,7 +31,9 @@ export function checkSource(source: string, rules: readonly Rule[] = specifiedRu
     primary: { span: p.span, message: p.expected ? `expected ${p.expected}` : "here" },
     expected: p.expected,
   }));
-  const analyses = file.detectors.map(analyzeDetector);
+  // Statements before any `detector NAME` line come back as a nameless detector; the parser has
+  // already reported them, and checking them as a detector would only add noise.
+  const analyses = file.detectors.filter((d) => d.name !== undefined).map(analyzeDetector);
   const detectors: DetectorSummary[] = [];
   for (const detector of analyses) {
     const found: Diagnostic[] = [];
