@@ -1,6 +1,6 @@
 /** The JSON contracts in specs/ hold for what detc actually prints. */
 import { readFileSync } from "node:fs";
-import Ajv from "ajv";
+import { Ajv } from "ajv";
 import { expect, it } from "vitest";
 import { checkSource } from "../src/check/index.js";
 import { checkJson } from "../src/cli/commands/check.js";

@@ -1,0 +1,82 @@
+/**
+ * The safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a JSON
+ * header `{name: {dtype, shape, data_offsets}, "__metadata__": {…}}`, then raw little-endian
+ * tensor bytes. Simple, safe to read (no code), and loadable by PyTorch for the weights exchange.
+ */
+
+export type Dtype = "F32" | "F16" | "BF16" | "I64" | "I32";
+
+export interface NamedTensor {
+  readonly dtype: Dtype;
+  readonly shape: readonly number[];
+  readonly data: Float32Array | Int32Array | BigInt64Array | Uint16Array;
+}
+
+export interface SafetensorsFile {
+  readonly tensors: ReadonlyMap<string, NamedTensor>;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export class SafetensorsError extends Error {}
+
+const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+
+export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Buffer {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  const names = [...tensors.keys()].sort();
+  for (const name of names) {
+    const t = tensors.get(name)!;
+    const length = t.data.byteLength;
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + length] };
+    offset += length;
+  }
+  // Pad the header with spaces to 8 bytes so tensor data is aligned, as the reference writer does.
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, "utf8");
+  const out = Buffer.alloc(8 + headerBytes.length + offset);
+  out.writeBigUInt64LE(BigInt(headerBytes.length), 0);
+  headerBytes.copy(out, 8);
+  let position = 8 + headerBytes.length;
+  for (const name of names) {
+    const data = tensors.get(name)!.data;
+    Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, position);
+    position += data.byteLength;
+  }
+  return out;
+}
+
+export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buffer.length < 8) throw new SafetensorsError(`${file}: too short to be a safetensors file`);
+  const headerLength = Number(buffer.readBigUInt64LE(0));
+  if (headerLength > buffer.length - 8) throw new SafetensorsError(`${file}: header length ${headerLength} exceeds the file (truncated?)`);
+  let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  try {
+    header = JSON.parse(buffer.subarray(8, 8 + headerLength).toString("utf8"));
+  } catch {
+    throw new SafetensorsError(`${file}: the header is not valid JSON (not a safetensors file, or corrupt)`);
+  }
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, NamedTensor>();
+  let metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === "__metadata__") {
+      metadata = entry as Record<string, string>;
+      continue;
+    }
+    const { dtype, shape, data_offsets } = entry as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
+    if (!(dtype in BYTES)) throw new SafetensorsError(`${file}: tensor ${name} has unsupported dtype ${dtype}`);
+    const [begin, end] = data_offsets;
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (end - begin !== count * BYTES[dtype] || dataStart + end > buffer.length)
+      throw new SafetensorsError(`${file}: tensor ${name} [${shape}] ${dtype} does not fit its byte range (corrupt or truncated)`);
+    // Copy so the typed array is aligned whatever the header length.
+    const slice = Uint8Array.prototype.slice.call(buffer, dataStart + begin, dataStart + end).buffer;
+    const data =
+      dtype === "F32" ? new Float32Array(slice) : dtype === "I32" ? new Int32Array(slice) : dtype === "I64" ? new BigInt64Array(slice) : new Uint16Array(slice);
+    tensors.set(name, { dtype, shape, data });
+  }
+  return { tensors, metadata };
+}
