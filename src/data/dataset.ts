@@ -8,6 +8,8 @@
  * - labels are 1..K, index `label - 1` into `classNames`; 0 is reserved for the background.
  */
 
+import { InputError } from "../util/input-error.js";
+
 /** `[x1, y1, x2, y2]` in pixels. */
 export type Box = readonly [x1: number, y1: number, x2: number, y2: number];
 
@@ -61,7 +63,7 @@ export interface DetectionDataset {
 }
 
 /** Data that cannot be used as given, with the file and the record at fault. */
-export class DatasetError extends Error {
+export class DatasetError extends InputError {
   override readonly name = "DatasetError";
 
   constructor(

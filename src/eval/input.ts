@@ -3,6 +3,8 @@
  * the checks that turn a malformed record into an error naming it instead of a wrong number.
  */
 
+import { InputError } from "../util/input-error.js";
+
 /** `[x, y, width, height]` in pixels, as COCO writes boxes. */
 export type Box = readonly [number, number, number, number];
 
@@ -39,7 +41,7 @@ export interface CocoDetection {
 }
 
 /** Thrown for input that cannot be evaluated; `record` names the offending entry (`detections[3]`). */
-export class EvaluationInputError extends Error {
+export class EvaluationInputError extends InputError {
   override readonly name = "EvaluationInputError";
 
   constructor(

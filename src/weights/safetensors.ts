@@ -4,6 +4,8 @@
  * tensor bytes. Simple, safe to read (no code), and loadable by PyTorch for the weights exchange.
  */
 
+import { InputError } from "../util/input-error.js";
+
 export type Dtype = "F32" | "F16" | "BF16" | "I64" | "I32";
 
 export interface NamedTensor {
@@ -17,7 +19,7 @@ export interface SafetensorsFile {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-export class SafetensorsError extends Error {}
+export class SafetensorsError extends InputError {}
 
 const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
 

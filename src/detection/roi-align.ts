@@ -1,0 +1,396 @@
+/**
+ * RoIAlign (`torchvision.ops.roi_align`, the `aligned=False` variant Faster R-CNN uses), with its
+ * gradient with respect to the feature maps, over one feature map or a whole pyramid.
+ *
+ * Feature maps are NHWC (`[N, H, W, C]`, TensorFlow.js' layout) and the result is
+ * `[K, outputHeight, outputWidth, C]`; torchvision's are NCHW.
+ *
+ * torchvision's kernel, per box: scale the box to the map, force it to at least 1x1, split it into
+ * `output` bins, take `grid` evenly spaced samples per bin (`samplingRatio`, or
+ * `ceil(roiSize / output)` when `samplingRatio <= 0`) and average their bilinear values. A sample with
+ * `y < -1 || y > height` (or the same in x) counts as 0; otherwise negative coordinates are clamped to
+ * 0 and a sample at or past the last row/column reads that row/column.
+ *
+ * Forward: the samples of every box lie on one uniform grid, which is what `tf.image.cropAndResize`
+ * samples, so the maps are packed into one "atlas" image, each map padded by `EDGE_MARGIN`
+ * replicated edge pixels (which reproduces the clamping above), every box's sample grid is handed
+ * to a single `cropAndResize`, samples torchvision counts as 0 are masked, and `avgPool` averages
+ * each bin. Backward (tfjs has no gradient for cropAndResize): the transpose of torchvision's
+ * bilinear weights, as one `scatterND` (which adds duplicate indices) into the concatenated maps.
+ * Box coordinates get no gradient, as in torchvision (and the RoI heads detach proposals anyway).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Size2D } from "./anchor-utils.js";
+import { boxColumns } from "./boxes.js";
+
+export interface RoIAlignOptions {
+  /** `(height, width)` of each pooled box, or one number for both. */
+  outputSize: number | Size2D;
+  /** Factor from box coordinates to map coordinates, e.g. 1/16 for a stride-16 map. Default 1. */
+  spatialScale?: number;
+  /** Samples per bin along each axis; `<= 0` means adaptive, `ceil(roiSize / outputSize)`. Default -1. */
+  samplingRatio?: number;
+}
+
+/** A feature map to pool from, with the factor that maps box (image) coordinates onto it. */
+export interface PoolingLevel {
+  features: tf.Tensor4D;
+  spatialScale: number;
+}
+
+/**
+ * `roi_align(input, boxes, output_size, spatial_scale, sampling_ratio, aligned=False)`. `boxes` are
+ * either `[K, 5]` rows `(imageIndex, x1, y1, x2, y2)` or one `[L, 4]` tensor per image.
+ */
+export function roiAlign(
+  input: tf.Tensor4D,
+  boxes: tf.Tensor2D | readonly tf.Tensor2D[],
+  options: RoIAlignOptions,
+): tf.Tensor4D {
+  const { spatialScale = 1, samplingRatio = -1 } = options;
+  return tf.tidy(() => {
+    const { corners, imageIndex } = Array.isArray(boxes)
+      ? concatenatePerImage(boxes)
+      : splitRoiFormat(boxes as tf.Tensor2D);
+    const levelIndex = tf.zeros([corners.shape[0]], "int32") as tf.Tensor1D;
+    const levels = [{ features: input, spatialScale }];
+    return multiLevelRoiAlign(levels, corners, imageIndex, levelIndex, sizePair(options.outputSize), samplingRatio);
+  });
+}
+
+/**
+ * RoIAlign of box `k` (`[K, 4]` image coordinates) on image `imageIndex[k]` of pyramid level
+ * `levelIndex[k]`, all boxes in one pass whatever their level. Levels share batch size and channels.
+ *
+ * With `samplingRatio > 0` nothing leaves the device. With `samplingRatio <= 0` the per-box sampling
+ * grids decide tensor shapes, so they are read to the host once and boxes are pooled in groups of
+ * equal grid.
+ */
+export function multiLevelRoiAlign(
+  levels: readonly PoolingLevel[],
+  boxes: tf.Tensor2D,
+  imageIndex: tf.Tensor1D,
+  levelIndex: tf.Tensor1D,
+  outputSize: Size2D,
+  samplingRatio: number,
+): tf.Tensor4D {
+  const layout = pyramidLayout(levels);
+  const groups = samplingGroups(layout, boxes, levelIndex, outputSize, samplingRatio);
+  const pool = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = inputs.pop() as tf.GradSaveFunc;
+    const features = inputs.slice(0, levels.length) as tf.Tensor4D[];
+    const [boxTensor, imageTensor, levelTensor] = inputs.slice(levels.length) as BoxInputs;
+    save([boxTensor, imageTensor, levelTensor]);
+    const atlas = buildAtlas(features, layout);
+    const value = poolAll(atlas, layout, boxTensor, imageTensor, levelTensor, outputSize, groups);
+    const gradFunc = (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
+      const [savedBoxes, savedImages, savedLevels] = saved as BoxInputs;
+      const featureGradients = scatterGradients(dy, layout, savedBoxes, savedImages, savedLevels, outputSize, groups);
+      return [...featureGradients, ...saved.map((boxInput) => tf.zeros(boxInput.shape))];
+    };
+    return { value, gradFunc };
+  });
+  return pool(...levels.map((level) => level.features), boxes, imageIndex, levelIndex) as tf.Tensor4D;
+}
+
+type BoxInputs = [boxes: tf.Tensor2D, imageIndex: tf.Tensor1D, levelIndex: tf.Tensor1D];
+
+/**
+ * Replicated border around every map in the atlas. One pixel reproduces torchvision's clamping; a
+ * second keeps a sample at exactly -1 (still valid) off the atlas edge, where cropAndResize's
+ * recomputed coordinate could land a hair outside and read 0.
+ */
+const EDGE_MARGIN = 2;
+
+/** Where each level sits in the atlas (rows) and in the concatenated flat maps used by the gradient. */
+interface PyramidLayout {
+  scales: number[];
+  heights: number[];
+  widths: number[];
+  atlasRows: number[];
+  tableOffsets: number[];
+  atlasHeight: number;
+  atlasWidth: number;
+  tableRows: number;
+  batch: number;
+  channels: number;
+}
+
+function pyramidLayout(levels: readonly PoolingLevel[]): PyramidLayout {
+  const [batch, , , channels] = levels[0]!.features.shape;
+  const layout: PyramidLayout = {
+    scales: [], heights: [], widths: [], atlasRows: [], tableOffsets: [],
+    atlasHeight: 0, atlasWidth: 0, tableRows: 0, batch, channels,
+  };
+  for (const { features, spatialScale } of levels) {
+    const [levelBatch, height, width, levelChannels] = features.shape;
+    if (levelBatch !== batch || levelChannels !== channels) {
+      throw new Error(
+        `RoIAlign: levels disagree on batch or channels: [${features.shape}] vs [${levels[0]!.features.shape}]`,
+      );
+    }
+    layout.scales.push(spatialScale);
+    layout.heights.push(height);
+    layout.widths.push(width);
+    layout.atlasRows.push(layout.atlasHeight);
+    layout.tableOffsets.push(layout.tableRows);
+    layout.atlasHeight += height + 2 * EDGE_MARGIN;
+    layout.atlasWidth = Math.max(layout.atlasWidth, width + 2 * EDGE_MARGIN);
+    layout.tableRows += batch * height * width;
+  }
+  if (layout.tableRows > 2 ** 24) {
+    throw new Error(`RoIAlign: ${layout.tableRows} feature pixels exceed float32's exact integers`);
+  }
+  return layout;
+}
+
+/** All levels stacked vertically, edges replicated `EDGE_MARGIN` times, zero-filled to a common width. */
+function buildAtlas(features: readonly tf.Tensor4D[], layout: PyramidLayout): tf.Tensor4D {
+  const blocks = features.map((map) => {
+    let block = map;
+    for (let i = 0; i < EDGE_MARGIN; i++) {
+      block = tf.mirrorPad(block, [[0, 0], [1, 1], [1, 1], [0, 0]], "symmetric");
+    }
+    const missingWidth = layout.atlasWidth - block.shape[2];
+    return missingWidth > 0 ? tf.pad(block, [[0, 0], [0, 0], [0, missingWidth], [0, 0]]) : block;
+  });
+  return blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 1);
+}
+
+/** Boxes sharing one sampling grid; `boxIds` null means all boxes, in order. */
+interface SamplingGroup {
+  boxIds: Int32Array | null;
+  grid: Size2D;
+}
+
+/** Boxes in map coordinates plus the per-box facts of their level, each `[K, 1]`. */
+interface BoxGeometry {
+  startX: tf.Tensor2D;
+  startY: tf.Tensor2D;
+  endX: tf.Tensor2D;
+  endY: tf.Tensor2D;
+  mapHeight: tf.Tensor2D;
+  mapWidth: tf.Tensor2D;
+  atlasRow: tf.Tensor2D;
+  /** Row of the box's map's pixel (0, 0) in the concatenated flat maps. */
+  tableOffset: tf.Tensor2D;
+  imageIndex: tf.Tensor1D;
+}
+
+function boxGeometry(
+  layout: PyramidLayout,
+  boxes: tf.Tensor2D,
+  imageIndex: tf.Tensor1D,
+  levelIndex: tf.Tensor1D,
+): BoxGeometry {
+  const perBox = (values: number[]) => tf.gather(tf.tensor1d(values), levelIndex).reshape([-1, 1]) as tf.Tensor2D;
+  const scale = perBox(layout.scales);
+  const [x1, y1, x2, y2] = boxColumns(boxes);
+  const mapArea = perBox(layout.heights.map((height, level) => height * layout.widths[level]!));
+  return {
+    startX: tf.mul(x1, scale),
+    startY: tf.mul(y1, scale),
+    endX: tf.mul(x2, scale),
+    endY: tf.mul(y2, scale),
+    mapHeight: perBox(layout.heights),
+    mapWidth: perBox(layout.widths),
+    atlasRow: perBox(layout.atlasRows),
+    tableOffset: tf.add(perBox(layout.tableOffsets), tf.mul(tf.cast(imageIndex.reshape([-1, 1]), "float32"), mapArea)),
+    imageIndex,
+  };
+}
+
+/** torchvision forces malformed boxes to 1x1 (aligned=False): `max(end - start, 1)`. */
+function roiExtent(start: tf.Tensor2D, end: tf.Tensor2D): tf.Tensor2D {
+  return tf.maximum(tf.sub(end, start), 1);
+}
+
+function samplingGroups(
+  layout: PyramidLayout,
+  boxes: tf.Tensor2D,
+  levelIndex: tf.Tensor1D,
+  [outputHeight, outputWidth]: Size2D,
+  samplingRatio: number,
+): SamplingGroup[] {
+  if (samplingRatio > 0) return [{ boxIds: null, grid: [samplingRatio, samplingRatio] }];
+  if (boxes.shape[0] === 0) return [{ boxIds: null, grid: [1, 1] }]; // any grid pools nothing
+  const grids = tf.tidy(() => {
+    const box = boxGeometry(layout, boxes, tf.zeros([boxes.shape[0]], "int32"), levelIndex);
+    const gridY = tf.ceil(tf.div(roiExtent(box.startY, box.endY), outputHeight));
+    const gridX = tf.ceil(tf.div(roiExtent(box.startX, box.endX), outputWidth));
+    return tf.concat([gridY, gridX], 1).cast("int32");
+  });
+  const values = grids.dataSync();
+  grids.dispose();
+  const members = new Map<string, { grid: Size2D; ids: number[] }>();
+  for (let box = 0; box < boxes.shape[0]; box++) {
+    const grid: Size2D = [values[2 * box]!, values[2 * box + 1]!];
+    const key = grid.join("x");
+    if (!members.has(key)) members.set(key, { grid, ids: [] });
+    members.get(key)!.ids.push(box);
+  }
+  return [...members.values()].map(({ grid, ids }) => ({ grid, boxIds: Int32Array.from(ids) }));
+}
+
+/** Runs `perGroup` on each group's subset of boxes. */
+function forEachGroup<T>(
+  groups: readonly SamplingGroup[],
+  layout: PyramidLayout,
+  boxes: tf.Tensor2D,
+  imageIndex: tf.Tensor1D,
+  levelIndex: tf.Tensor1D,
+  perGroup: (geometry: BoxGeometry, group: SamplingGroup) => T,
+): T[] {
+  return groups.map((group) => {
+    if (group.boxIds === null) return perGroup(boxGeometry(layout, boxes, imageIndex, levelIndex), group);
+    const ids = tf.tensor1d(group.boxIds, "int32");
+    const geometry = boxGeometry(layout, tf.gather(boxes, ids), tf.gather(imageIndex, ids), tf.gather(levelIndex, ids));
+    return perGroup(geometry, group);
+  });
+}
+
+/** Sample coordinates along one axis, `[K, output * grid]`, in torchvision's float32 operation order. */
+function samplePositions(start: tf.Tensor2D, end: tf.Tensor2D, output: number, grid: number): tf.Tensor2D {
+  const binSize = tf.div(roiExtent(start, end), output);
+  const sampleCount = output * grid;
+  const perSample = (value: (sample: number) => number) =>
+    tf.tensor2d(Float32Array.from({ length: sampleCount }, (_, sample) => value(sample)), [1, sampleCount]);
+  const binOfSample = perSample((sample) => Math.floor(sample / grid));
+  const offsetInBin = perSample((sample) => (sample % grid) + 0.5);
+  // roi_start + bin * bin_size + (i + .5) * bin_size / grid
+  return tf.add(tf.add(start, tf.mul(binOfSample, binSize)), tf.div(tf.mul(offsetInBin, binSize), grid));
+}
+
+/** torchvision's test for a sample that contributes: `-1 <= position <= size`. */
+function insideMap(positions: tf.Tensor2D, size: tf.Tensor2D): tf.Tensor2D {
+  return tf.logicalAnd(tf.greaterEqual(positions, -1), tf.lessEqual(positions, size)) as tf.Tensor2D;
+}
+
+function poolAll(
+  atlas: tf.Tensor4D,
+  layout: PyramidLayout,
+  boxes: tf.Tensor2D,
+  imageIndex: tf.Tensor1D,
+  levelIndex: tf.Tensor1D,
+  outputSize: Size2D,
+  groups: readonly SamplingGroup[],
+): tf.Tensor4D {
+  const pooled = forEachGroup(groups, layout, boxes, imageIndex, levelIndex, (geometry, { grid }) =>
+    poolGroup(atlas, geometry, outputSize, grid),
+  );
+  if (groups.length === 1 && groups[0]!.boxIds === null) return pooled[0]!;
+  const groupOrder = Int32Array.from(groups.flatMap((group) => [...group.boxIds!]));
+  const positionInGroups = new Int32Array(groupOrder.length);
+  groupOrder.forEach((box, position) => (positionInGroups[box] = position));
+  const inverse = tf.tensor2d(positionInGroups, [groupOrder.length, 1], "int32");
+  return tf.gatherND(tf.concat(pooled), inverse) as tf.Tensor4D;
+}
+
+function poolGroup(
+  atlas: tf.Tensor4D,
+  box: BoxGeometry,
+  [outputHeight, outputWidth]: Size2D,
+  [gridY, gridX]: Size2D,
+): tf.Tensor4D {
+  const [, atlasHeight, atlasWidth] = atlas.shape;
+  const y = samplePositions(box.startY, box.endY, outputHeight, gridY);
+  const x = samplePositions(box.startX, box.endX, outputWidth, gridX);
+  const atlasY = tf.add(y, tf.add(box.atlasRow, EDGE_MARGIN));
+  const atlasX = tf.add(x, EDGE_MARGIN);
+  const [rows, columns] = [y.shape[1], x.shape[1]];
+  // cropAndResize wants (y1, x1, y2, x2) of the first and last sample, normalised by (size - 1).
+  const first = (positions: tf.Tensor) => positions.slice([0, 0], [-1, 1]);
+  const last = (positions: tf.Tensor) => positions.slice([0, positions.shape[1]! - 1], [-1, 1]);
+  const cropBoxes = tf.div(
+    tf.concat([first(atlasY), first(atlasX), last(atlasY), last(atlasX)], 1),
+    tf.tensor1d([atlasHeight - 1, atlasWidth - 1, atlasHeight - 1, atlasWidth - 1]),
+  ) as tf.Tensor2D;
+  const samples = tf.image.cropAndResize(atlas, cropBoxes, box.imageIndex, [rows, columns], "bilinear", 0);
+  const contributes = tf.mul(
+    tf.cast(insideMap(y, box.mapHeight), "float32").reshape([-1, rows, 1, 1]),
+    tf.cast(insideMap(x, box.mapWidth), "float32").reshape([-1, 1, columns, 1]),
+  );
+  return tf.avgPool(tf.mul(samples, contributes) as tf.Tensor4D, [gridY, gridX], [gridY, gridX], "valid");
+}
+
+/**
+ * One axis of `bilinear_interpolate_gradient`: for each sample its low and high pixel
+ * (`[K, samples, 2]`) and their weights (0 for samples that do not contribute).
+ */
+function bilinearTaps(positions: tf.Tensor2D, size: tf.Tensor2D) {
+  const clamped = tf.maximum(positions, 0);
+  const floor = tf.floor(clamped);
+  const last = tf.sub(size, 1);
+  const atLast = tf.greaterEqual(floor, last);
+  const low = tf.where(atLast, last, floor);
+  const high = tf.where(atLast, low, tf.add(floor, 1));
+  const fraction = tf.where(atLast, tf.zerosLike(floor), tf.sub(clamped, floor));
+  const contributes = tf.cast(insideMap(positions, size), "float32");
+  return {
+    pixels: tf.stack([low, high], 2),
+    weights: tf.stack([tf.mul(tf.sub(1, fraction), contributes), tf.mul(fraction, contributes)], 2),
+  };
+}
+
+/** `d loss / d features` per level: each output's gradient spread back onto the pixels it sampled. */
+function scatterGradients(
+  dy: tf.Tensor4D,
+  layout: PyramidLayout,
+  boxes: tf.Tensor2D,
+  imageIndex: tf.Tensor1D,
+  levelIndex: tf.Tensor1D,
+  outputSize: Size2D,
+  groups: readonly SamplingGroup[],
+): tf.Tensor4D[] {
+  const [outputHeight, outputWidth] = outputSize;
+  const channels = layout.channels;
+  const parts = forEachGroup(groups, layout, boxes, imageIndex, levelIndex, (box, group) => {
+    const { boxIds, grid: [gridY, gridX] } = group;
+    const groupDy = boxIds === null ? dy : tf.gatherND(dy, tf.tensor2d(boxIds, [boxIds.length, 1], "int32"));
+    const count = groupDy.shape[0];
+    const rows = bilinearTaps(samplePositions(box.startY, box.endY, outputHeight, gridY), box.mapHeight);
+    const columns = bilinearTaps(samplePositions(box.startX, box.endX, outputWidth, gridX), box.mapWidth);
+    // [box, binY, binX, (sampleY, low/high), (sampleX, low/high)]
+    const rowShape = [count, outputHeight, 1, 2 * gridY, 1];
+    const columnShape = [count, 1, outputWidth, 1, 2 * gridX];
+    // Index arithmetic in float32 (exact below 2^24, checked in pyramidLayout): wasm's int32 broadcasting
+    // is about 10x slower.
+    const perBox = (column: tf.Tensor2D) => column.reshape([count, 1, 1, 1, 1]);
+    const rowStart = tf.add(perBox(box.tableOffset), tf.mul(rows.pixels.reshape(rowShape), perBox(box.mapWidth)));
+    const pixelIndex = tf.add(rowStart, columns.pixels.reshape(columnShape));
+    const weight = tf.div(tf.mul(rows.weights.reshape(rowShape), columns.weights.reshape(columnShape)), gridY * gridX);
+    const bins = count * outputHeight * outputWidth;
+    const updates = tf.mul(groupDy.reshape([bins, 1, channels]), weight.reshape([bins, 4 * gridY * gridX, 1]));
+    return { indices: pixelIndex.reshape([-1, 1]).cast("int32"), updates: updates.reshape([-1, channels]) };
+  });
+  const indices = parts.length === 1 ? parts[0]!.indices : tf.concat(parts.map((part) => part.indices));
+  const updates = parts.length === 1 ? parts[0]!.updates : tf.concat(parts.map((part) => part.updates));
+  const table = tf.scatterND(indices, updates, [layout.tableRows, channels]);
+  return layout.heights.map((height, level) => {
+    const width = layout.widths[level]!;
+    const levelRows = table.slice([layout.tableOffsets[level]!, 0], [layout.batch * height * width, channels]);
+    return levelRows.reshape([layout.batch, height, width, channels]);
+  });
+}
+
+/** torchvision's `_pair`: one number means a square. */
+export function sizePair(size: number | Size2D): Size2D {
+  return typeof size === "number" ? [size, size] : size;
+}
+
+/** torchvision's `convert_boxes_to_roi_format`, split: boxes and the image each belongs to. */
+export function concatenatePerImage(boxes: readonly tf.Tensor2D[]) {
+  const imageOfBox = boxes.flatMap((perImage, image) => Array<number>(perImage.shape[0]).fill(image));
+  return {
+    corners: tf.concat(boxes as tf.Tensor2D[]) as tf.Tensor2D,
+    imageIndex: tf.tensor1d(imageOfBox, "int32"),
+  };
+}
+
+function splitRoiFormat(rois: tf.Tensor2D) {
+  if (rois.shape[1] !== 5) {
+    throw new Error(`roiAlign: boxes must be [K, 5] rows (imageIndex, x1, y1, x2, y2), got [${rois.shape}]`);
+  }
+  const [imageColumn, corners] = tf.split(rois, [1, 4], 1) as [tf.Tensor2D, tf.Tensor2D];
+  return { corners, imageIndex: tf.cast(imageColumn.reshape([-1]), "int32") as tf.Tensor1D };
+}
