@@ -1,0 +1,153 @@
+/**
+ * Chooses the TensorFlow.js engine the model code runs on. Model code only ever imports
+ * `@tensorflow/tfjs`; this module decides which backend sits under it and says why the
+ * faster ones were not taken.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export type EngineChoice = "auto" | "tensorflow" | "wasm" | "cpu";
+export type EngineName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+
+/** Fastest first: the order `auto` tries them in. */
+export const ENGINES: readonly EngineName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+
+export const ENGINE_CHOICES: readonly EngineChoice[] = ["auto", "tensorflow", "wasm", "cpu"];
+
+/** The npm package that provides each engine. */
+export const ENGINE_PACKAGES: Readonly<Record<EngineName, string>> = {
+  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
+  tensorflow: "@tensorflow/tfjs-node",
+  wasm: "@tensorflow/tfjs-backend-wasm",
+  cpu: "@tensorflow/tfjs",
+};
+
+const CANDIDATES: Readonly<Record<EngineChoice, readonly EngineName[]>> = {
+  auto: ENGINES,
+  tensorflow: ["tensorflow-gpu", "tensorflow"],
+  wasm: ["wasm"],
+  cpu: ["cpu"],
+};
+
+export interface EngineAttempt {
+  readonly engine: EngineName;
+  /** `skipped`: not loaded, because the choice excluded it or a faster engine was already taken. */
+  readonly outcome: "active" | "failed" | "skipped";
+  /** Why it is not active; for the active engine, what it runs (versions, SIMD, threads). */
+  readonly detail: string;
+  /** Set when a load failed because the package is absent, so callers can tell "install it" from "fix it". */
+  readonly missingPackage?: boolean;
+}
+
+export interface BackendSelection {
+  readonly choice: EngineChoice;
+  readonly engine: EngineName;
+  /** `tf.getBackend()`: both native engines register as `tensorflow`. */
+  readonly backend: string;
+  /** One entry per engine, in {@link ENGINES} order. */
+  readonly attempts: readonly EngineAttempt[];
+}
+
+export class EngineUnavailableError extends Error {
+  constructor(readonly choice: EngineChoice, readonly attempts: readonly EngineAttempt[]) {
+    const failed = attempts.filter((a) => a.outcome === "failed").map((a) => `${a.engine}: ${a.detail}`);
+    super(`engine "${choice}" is not available (${failed.join("; ")}); \`detc doctor\` lists the fixes`);
+    this.name = "EngineUnavailableError";
+  }
+}
+
+export function isEngineChoice(value: string): value is EngineChoice {
+  return (ENGINE_CHOICES as readonly string[]).includes(value);
+}
+
+const requireHere = requireFrom(import.meta.url);
+
+class MissingPackage extends Error {}
+
+async function importOptional(specifier: string): Promise<unknown> {
+  try {
+    return await import(specifier);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      if (String((error as Error).message).includes(specifier)) throw new MissingPackage(`${specifier} is not installed`);
+    }
+    throw error;
+  }
+}
+
+/** The tfjs-core file that `@tensorflow/tfjs`, as resolved from `fromFile`, runs on. */
+export function tfjsCoreBehind(fromFile: string): string {
+  const tfjsMain = requireFrom(fromFile).resolve("@tensorflow/tfjs");
+  return requireFrom(tfjsMain).resolve("@tensorflow/tfjs-core");
+}
+
+async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<string> {
+  const specifier = ENGINE_PACKAGES[engine];
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2"; // TensorFlow's start-up notices are not ours to print
+  await importOptional(specifier);
+  // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
+  // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
+  const theirs = tfjsCoreBehind(requireHere.resolve(specifier));
+  const ours = tfjsCoreBehind(fileURLToPath(import.meta.url));
+  if (theirs !== ours) throw new Error(`${specifier} runs on another copy of @tensorflow/tfjs-core (${theirs}); run \`npm dedupe\``);
+  if (!(await tf.setBackend("tensorflow"))) throw new Error("the tensorflow backend failed to initialise");
+  const binding = (tf.backend() as { binding?: { TF_Version?: string } }).binding;
+  return `TensorFlow ${binding?.TF_Version ?? "(unknown version)"} C library`;
+}
+
+let wasmPathsSet = false;
+
+async function loadWasm(): Promise<string> {
+  const wasm = (await importOptional(ENGINE_PACKAGES.wasm)) as typeof import("@tensorflow/tfjs-backend-wasm");
+  if (!wasmPathsSet) {
+    // In Node the .wasm files are read from disk, next to the package's main file.
+    wasm.setWasmPaths(join(dirname(requireHere.resolve(ENGINE_PACKAGES.wasm)), "/"));
+    wasmPathsSet = true;
+  }
+  if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend failed to initialise");
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  const threads = wasm.getThreadsCount();
+  return `${simd ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}`;
+}
+
+async function loadCpu(): Promise<string> {
+  if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend failed to initialise");
+  return "pure JavaScript: fine for checks and tests, too slow to train";
+}
+
+const LOADERS: Readonly<Record<EngineName, () => Promise<string>>> = {
+  "tensorflow-gpu": () => loadNative("tensorflow-gpu"),
+  tensorflow: () => loadNative("tensorflow"),
+  wasm: loadWasm,
+  cpu: loadCpu,
+};
+
+/**
+ * Makes the fastest engine allowed by `choice` the active tfjs backend. `auto` never fails
+ * (cpu is always there); a forced engine that cannot load throws {@link EngineUnavailableError}.
+ */
+export async function selectBackend(choice: EngineChoice = "auto"): Promise<BackendSelection> {
+  const candidates = CANDIDATES[choice];
+  const attempts: EngineAttempt[] = [];
+  let taken: EngineName | undefined;
+  for (const engine of ENGINES) {
+    if (!candidates.includes(engine)) {
+      attempts.push({ engine, outcome: "skipped", detail: `not tried: engine "${choice}" was asked for` });
+    } else if (taken) {
+      attempts.push({ engine, outcome: "skipped", detail: `not needed: ${taken} is active` });
+    } else {
+      try {
+        attempts.push({ engine, outcome: "active", detail: await LOADERS[engine]() });
+        taken = engine;
+      } catch (error) {
+        const detail = String((error as Error).message ?? error).split("\n")[0]!;
+        attempts.push({ engine, outcome: "failed", detail, ...(error instanceof MissingPackage && { missingPackage: true }) });
+      }
+    }
+  }
+  if (!taken) throw new EngineUnavailableError(choice, attempts);
+  return { choice, engine: taken, backend: tf.getBackend(), attempts };
+}

@@ -1,0 +1,139 @@
+/**
+ * A zoo backbone as TensorFlow.js computation: the feature extractor torchvision's
+ * `create_feature_extractor(model, taps)` builds, with one tf.Variable per state-dict entry it
+ * reads, named by torchvision's key.
+ *
+ * Images go in as NHWC [N, H, W, 3] and feature maps come out NHWC [N, H, W, C] (see `layouts.ts`).
+ * `trainable N` freezes every stage (`zoo/stages.ts`) but the last N up to the deepest tap: their
+ * variables are not trainable and their batch norms always use running statistics, so a frozen
+ * stage is a fixed function. With `frozenBatchNorm` every batch norm is torchvision's
+ * FrozenBatchNorm2d (running statistics, weight and bias not trained); otherwise a batch norm in a
+ * trainable stage normalises by batch statistics while training and updates its running ones.
+ * Dropout and stochastic depth are identities: the zoo does not record their probabilities.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { findBackbone } from "../zoo/index.js";
+import { ancestors, stateEntries, type BackboneGraph, type GraphNode, type StateEntry } from "../zoo/graph.js";
+import { stages as stagesOf, type Stage } from "../zoo/stages.js";
+import { initialValue } from "./initialisation.js";
+import { shapeInOurLayout, weightConverter, weightLayouts, type WeightConverter } from "./layouts.js";
+import { CHANNELS_LAST, identityAxes, tensorIn, type LaidOut } from "./logical-layout.js";
+import { lowerStep, type StepContext } from "./operations.js";
+
+export interface LoweringOptions {
+  /** Node names (resolved with `resolveTap`), in the order `apply` returns them. */
+  readonly taps: readonly string[];
+  /** torchvision's `trainable_layers`: how many of the last stages up to the deepest tap train. */
+  readonly trainableStages: number;
+  readonly frozenBatchNorm: boolean;
+  /** Seeds the random initial values. */
+  readonly seed: number;
+  /**
+   * Prepended to each variable's name in tfjs's registry, which must be unique across live
+   * variables: two backbones alive at once need different prefixes (e.g. `backbone.body.`).
+   */
+  readonly namePrefix?: string;
+}
+
+export interface ApplyOptions {
+  /** Batch norms that train normalise by batch statistics and update their running ones. */
+  readonly training: boolean;
+}
+
+export interface LoweredBackbone extends WeightConverter {
+  readonly graph: BackboneGraph;
+  readonly taps: readonly string[];
+  readonly stages: readonly Stage[];
+  /** The state-dict entries the taps read, in first-use order. */
+  readonly entries: readonly StateEntry[];
+  /** One variable per entry, keyed by torchvision's state-dict key, in our layout. */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  /** One tensor per tap; feature maps are NHWC. The caller owns (and disposes) them. */
+  apply(images: tf.Tensor4D, options: ApplyOptions): tf.Tensor[];
+  dispose(): void;
+}
+
+/** The last step that reads each value; taps are read by the caller, after every step. */
+function lastUses(plan: readonly GraphNode[], taps: readonly string[]): Map<string, number> {
+  const last = new Map<string, number>();
+  plan.forEach((node, i) => node.inputs.forEach((input) => last.set(input, i)));
+  for (const tap of taps) last.set(tap, Infinity);
+  return last;
+}
+
+/** A tap's tensor: feature maps (logically NCHW) channels-last, anything else in torch's order. */
+function output(value: LaidOut): tf.Tensor {
+  const axes = value.axes;
+  const channelsLast = axes.length === 4 && axes.every((a, i) => a === CHANNELS_LAST[i]);
+  return channelsLast ? value.tensor : tensorIn(value, identityAxes(axes.length));
+}
+
+export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): LoweredBackbone {
+  const taps = [...options.taps];
+  const plan = ancestors(graph, taps);
+  const known = new Set(plan.map((n) => n.name));
+  const missing = taps.filter((t) => !known.has(t));
+  if (missing.length > 0) throw new Error(`${graph.name} has no node ${missing.map((t) => `\`${t}\``).join(", ")}`);
+
+  const stages = stagesOf(graph, taps);
+  const frozenStages = stages.slice(0, Math.max(0, stages.length - options.trainableStages));
+  const frozenKeys = new Set(frozenStages.flatMap((s) => s.stateKeys));
+  const frozenNodes = new Set(frozenStages.flatMap((s) => s.nodes));
+
+  const entries = stateEntries(plan);
+  const owners = new Map<string, GraphNode>();
+  for (const node of plan) for (const entry of node.state) if (!owners.has(entry.key)) owners.set(entry.key, node);
+  const family = findBackbone(graph.name)?.family;
+  const layouts = weightLayouts(graph);
+  const variables = new Map<string, tf.Variable>();
+  for (const entry of entries) {
+    const owner = owners.get(entry.key)!;
+    const readers = plan.filter((n) => n.inputs.includes(owner.name));
+    const frozenNorm = options.frozenBatchNorm && owner.op.kind === "batch_norm";
+    const trainable = entry.trainable && !frozenKeys.has(entry.key) && !frozenNorm;
+    const shape = shapeInOurLayout(layouts.get(entry.key)!, entry.shape);
+    const value = initialValue(family, entry, shape, owner, readers, options.seed);
+    variables.set(entry.key, tf.variable(value, trainable, `${options.namePrefix ?? ""}${entry.key}`));
+    value.dispose();
+  }
+  const converter = weightConverter(graph);
+
+  const lastUse = lastUses(plan, taps);
+
+  function apply(images: tf.Tensor4D, { training }: ApplyOptions): tf.Tensor[] {
+    if (images.rank !== 4 || images.shape[3] !== 3) throw new Error(`images must be [N, H, W, 3], got [${images.shape}]`);
+    const context: StepContext = {
+      images,
+      variable: (key) => variables.get(key)!,
+      batchStatistics: (node) => training && !options.frozenBatchNorm && !frozenNodes.has(node.name),
+    };
+    return tf.tidy(() => {
+      const values = new Map<string, LaidOut>();
+      // Free each intermediate after its last reader, unless another live value shares its tensor
+      // (identities and permutes do), or it is not ours (the images, a variable).
+      const release = (name: string) => {
+        const tensor = values.get(name)!.tensor;
+        values.delete(name);
+        const shared = [...values.values()].some((v) => v.tensor === tensor);
+        if (!shared && tensor !== images && !(tensor instanceof tf.Variable)) tensor.dispose();
+      };
+      plan.forEach((node, i) => {
+        values.set(node.name, lowerStep(node, node.inputs.map((input) => values.get(input)!), context));
+        for (const input of new Set(node.inputs)) if (lastUse.get(input) === i) release(input);
+      });
+      return taps.map((tap) => output(values.get(tap)!));
+    });
+  }
+
+  return {
+    graph,
+    taps,
+    stages,
+    entries,
+    variables,
+    apply,
+    fromTorchLayout: converter.fromTorchLayout,
+    toTorchLayout: converter.toTorchLayout,
+    dispose: () => variables.forEach((v) => v.dispose()),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The one place that knows how our tensors are laid out differently from torchvision's.
+ *
+ * Activations: torchvision's NCHW feature maps are held channels-last (NHWC), because tfjs's conv
+ * kernels are NHWC on cpu, wasm and tensorflow (see `logical-layout.ts`).
+ *
+ * Weights, by the step that reads them:
+ * | state-dict entry                 | torchvision               | ours (tfjs)                |
+ * |----------------------------------|---------------------------|----------------------------|
+ * | conv2d weight, groups = 1        | [out, in, kh, kw] (OIHW)  | [kh, kw, in, out] (HWIO)   |
+ * | conv2d weight, grouped           | [out, in/g, kh, kw]       | [kh, kw, in/g, out] (TF's grouped-conv filter) |
+ * | conv2d weight, depthwise (g=in)  | [in·m, 1, kh, kw]         | [kh, kw, in, m] (tfjs depthwiseConv2d) |
+ * | linear weight                    | [out, in]                 | [in, out]                  |
+ * | everything else                  | unchanged                 | unchanged                  |
+ *
+ * Biases, norm weights, running statistics and parameters (`layer_scale`) are unchanged.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackboneGraph } from "../zoo/graph.js";
+
+export type WeightLayout =
+  | { readonly kind: "as_is" }
+  | { readonly kind: "conv" }
+  /** `multiplier` output channels per input channel. */
+  | { readonly kind: "depthwise"; readonly multiplier: number }
+  | { readonly kind: "linear" };
+
+/** Converts state-dict tensors between torchvision's layout and ours; unknown keys are an error. */
+export interface WeightConverter {
+  /** A torchvision tensor (e.g. from a `.pth`) in the layout our variable `key` holds. */
+  fromTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor;
+  /** Our variable `key` (or its gradient) in torchvision's layout. */
+  toTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor;
+}
+
+/** A conv whose every group is one input channel: tfjs's depthwiseConv2d. */
+export const isDepthwise = (op: { groups: number; inChannels: number }) => op.groups > 1 && op.groups === op.inChannels;
+
+/** The layout of every state-dict entry of `graph`. */
+export function weightLayouts(graph: BackboneGraph): Map<string, WeightLayout> {
+  const layouts = new Map<string, WeightLayout>();
+  for (const node of graph.nodes) {
+    for (const entry of node.state) {
+      let layout: WeightLayout = { kind: "as_is" };
+      const op = node.op;
+      if (entry.role === "weight" && op.kind === "conv2d")
+        layout = isDepthwise(op) ? { kind: "depthwise", multiplier: op.outChannels / op.inChannels } : { kind: "conv" };
+      if (entry.role === "weight" && op.kind === "linear") layout = { kind: "linear" };
+      layouts.set(entry.key, layout);
+    }
+  }
+  return layouts;
+}
+
+/** The shape our variable has for an entry torchvision shapes `torchShape`. */
+export function shapeInOurLayout(layout: WeightLayout, torchShape: readonly number[]): number[] {
+  const [out, inPerGroup, kh, kw] = torchShape as [number, number, number, number];
+  switch (layout.kind) {
+    case "as_is":
+      return [...torchShape];
+    case "conv":
+      return [kh, kw, inPerGroup, out];
+    case "depthwise":
+      return [kh, kw, out / layout.multiplier, layout.multiplier];
+    case "linear":
+      return [inPerGroup, out];
+  }
+}
+
+export function fromTorchLayout(layout: WeightLayout, tensor: tf.Tensor): tf.Tensor {
+  switch (layout.kind) {
+    case "as_is":
+      return tensor.clone();
+    case "conv":
+      return tf.transpose(tensor, [2, 3, 1, 0]);
+    case "depthwise": {
+      // Output channel c·m + j is input channel c's j-th filter in both layouts.
+      const [outChannels, , kh, kw] = tensor.shape as [number, number, number, number];
+      const m = layout.multiplier;
+      return tf.tidy(() => tf.transpose(tensor, [2, 3, 1, 0]).reshape([kh, kw, outChannels / m, m]));
+    }
+    case "linear":
+      return tf.transpose(tensor, [1, 0]);
+  }
+}
+
+export function toTorchLayout(layout: WeightLayout, tensor: tf.Tensor): tf.Tensor {
+  switch (layout.kind) {
+    case "as_is":
+      return tensor.clone();
+    case "conv":
+      return tf.transpose(tensor, [3, 2, 0, 1]);
+    case "depthwise": {
+      const [kh, kw, channels, multiplier] = tensor.shape as [number, number, number, number];
+      return tf.tidy(() => tf.transpose(tensor.reshape([kh, kw, 1, channels * multiplier]), [3, 2, 0, 1]));
+    }
+    case "linear":
+      return tf.transpose(tensor, [1, 0]);
+  }
+}
+
+export function weightConverter(graph: BackboneGraph): WeightConverter {
+  const layouts = weightLayouts(graph);
+  const layoutOf = (key: string) => {
+    const layout = layouts.get(key);
+    if (layout === undefined) throw new Error(`${graph.name} has no state-dict entry \`${key}\``);
+    return layout;
+  };
+  return {
+    fromTorchLayout: (key, tensor) => fromTorchLayout(layoutOf(key), tensor),
+    toTorchLayout: (key, tensor) => toTorchLayout(layoutOf(key), tensor),
+  };
+}

@@ -1,0 +1,52 @@
+/** `nn.BatchNorm2d` / `FrozenBatchNorm2d` and `nn.LayerNorm` / `F.layer_norm`. */
+import * as tf from "@tensorflow/tfjs";
+
+export interface BatchNormState {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly numBatchesTracked: tf.Variable;
+}
+
+/**
+ * Batch norm over a channels-last tensor (channels on the last axis).
+ *
+ * With `batchStatistics` (a trainable BN in training mode) it normalises by the batch's mean and
+ * biased variance and, as torch does, moves the running statistics towards them (`momentum` is the
+ * weight of the new value; the running variance takes the unbiased estimate). Otherwise it uses the
+ * running statistics, which is also FrozenBatchNorm2d's computation; freezing is the variables'
+ * `trainable` flag.
+ */
+export function batchNorm(
+  x: tf.Tensor,
+  state: BatchNormState,
+  eps: number,
+  momentum: number,
+  batchStatistics: boolean,
+): tf.Tensor {
+  const reduced = x.shape.slice(0, -1).map((_, i) => i);
+  let mean: tf.Tensor = state.runningMean;
+  let variance: tf.Tensor = state.runningVar;
+  if (batchStatistics) {
+    ({ mean, variance } = tf.moments(x, reduced));
+    const count = x.size / x.shape[x.shape.length - 1]!;
+    const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
+    state.runningMean.assign(tf.add(tf.mul(state.runningMean, 1 - momentum), tf.mul(mean, momentum)));
+    state.runningVar.assign(tf.add(tf.mul(state.runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
+    state.numBatchesTracked.assign(tf.add(state.numBatchesTracked, tf.scalar(1, "int32")));
+  }
+  // One multiply-add over the activations: scale and shift are per-channel vectors.
+  const scale = tf.mul(state.weight, tf.rsqrt(tf.add(variance, eps)));
+  const shift = tf.sub(state.bias, tf.mul(mean, scale));
+  return tf.add(tf.mul(x, scale), shift);
+}
+
+/** Layer norm over physical axis `axis` (biased variance, as torch). */
+export function layerNorm(x: tf.Tensor, axis: number, weight: tf.Tensor, bias: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, axis, true);
+  const normalised = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+  // Weight and bias broadcast along `axis` whatever its position.
+  const shape = x.shape.map((size, i) => (i === axis ? size : 1));
+  return tf.add(tf.mul(normalised, weight.reshape(shape)), bias.reshape(shape));
+}
