@@ -152,6 +152,12 @@ describe("real user errors, caught before any forward pass", () => {
     only(spec("tap features.6\nbox score_thresh 2"), "E070");
   });
 
+  it("trainable stages beyond what the taps use", () => {
+    const d = only("detector d\nbackbone resnet50 trainable 6\ntap layer3\nclasses 21\n", "E005");
+    expect(d.expected).toMatch(/^0 to 4 \(/);
+    expect(codes("detector d\nbackbone resnet50 trainable 4\ntap layer3\nclasses 21\n")).toEqual([]);
+  });
+
   it("missing and repeated statements", () => {
     expect(codes("detector d\nbackbone resnet50\n")).toEqual(["E002", "E002"]);
     only("detector d\nbackbone resnet50\ntap layer3\ntap layer2\nclasses 21\n", "E003");

@@ -8,33 +8,38 @@
  * TensorFlow's own grouped-conv layout.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Operation, Pair } from "../zoo/graph.js";
+import type { Operation } from "../zoo/graph.js";
 import { isDepthwise } from "./layouts.js";
 
 type Conv2dOp = Extract<Operation, { kind: "conv2d" }>;
 
-/** torch's symmetric zero padding, spelled explicitly so each spatial axis gets its own. */
-const explicitPadding = (padding: Pair): tf.backend_util.ExplicitPadding => [
-  [0, 0],
-  [padding[0], padding[0]],
-  [padding[1], padding[1]],
-  [0, 0],
-];
+/**
+ * torch's symmetric zero padding in a form every backend differentiates: tfjs-node's conv
+ * gradients accept only "valid" and "same", not explicit padding. "same" equals torch's padding
+ * exactly when the stride is 1 and the padding is the kernel's half-span; otherwise pad first.
+ */
+function padded(op: Conv2dOp, x: tf.Tensor4D): { input: tf.Tensor4D; pad: "same" | "valid" } {
+  const [ph, pw] = op.padding;
+  if (ph === 0 && pw === 0) return { input: x, pad: "valid" };
+  const halfSpan = (axis: 0 | 1) => ((op.kernel[axis] - 1) * op.dilation[axis]) / 2;
+  if (op.stride[0] === 1 && op.stride[1] === 1 && ph === halfSpan(0) && pw === halfSpan(1)) return { input: x, pad: "same" };
+  return { input: tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), pad: "valid" };
+}
 
 /**
  * `x` is NHWC; `weight` is in our layout (`layouts.ts`): HWIO, or [kh, kw, C, m] when depthwise.
  * Returns NHWC.
  */
 export function conv2d(op: Conv2dOp, x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor | undefined): tf.Tensor4D {
-  const pad = explicitPadding(op.padding);
+  const { input: source, pad } = padded(op, x);
   const stride: [number, number] = [...op.stride];
   const dilation: [number, number] = [...op.dilation];
   const dense = (input: tf.Tensor4D, filter: tf.Tensor4D) => tf.conv2d(input, filter, stride, pad, "NHWC", dilation);
   let y: tf.Tensor4D;
-  if (isDepthwise(op)) y = tf.depthwiseConv2d(x, weight, stride, pad, "NHWC", dilation);
-  else if (op.groups === 1) y = dense(x, weight);
+  if (isDepthwise(op)) y = tf.depthwiseConv2d(source, weight, stride, pad, "NHWC", dilation);
+  else if (op.groups === 1) y = dense(source, weight);
   else {
-    const inputs = tf.split(x, op.groups, 3) as tf.Tensor4D[];
+    const inputs = tf.split(source, op.groups, 3) as tf.Tensor4D[];
     const filters = tf.split(weight, op.groups, 3) as tf.Tensor4D[];
     y = tf.concat(inputs.map((input, g) => dense(input, filters[g]!)), 3);
   }

@@ -15,18 +15,20 @@ function pooledLength(size: number, kernel: number, stride: number, padding: num
 export function maxPool2d(op: MaxPoolOp, x: tf.Tensor4D): tf.Tensor4D {
   if (op.dilation[0] !== 1 || op.dilation[1] !== 1) throw new Error("max_pool2d: dilation is not supported by tfjs");
   const [, height, width] = x.shape;
-  // Ceil mode's extra windows read past the end: pad there too (padding never wins a max in tfjs).
+  // Ceil mode's extra windows read past the end: pad there too. Padding is -∞ (it never wins a
+  // max) and applied with tf.pad, since tfjs-node's pooling accepts only "valid" and "same".
   const trailing = (size: number, axis: 0 | 1) => {
     const out = pooledLength(size, op.kernel[axis], op.stride[axis], op.padding[axis], op.ceilMode);
     return (out - 1) * op.stride[axis] + op.kernel[axis] - size - op.padding[axis];
   };
-  const pad: tf.backend_util.ExplicitPadding = [
+  const pad: Array<[number, number]> = [
     [0, 0],
-    [op.padding[0], Math.max(op.padding[0], trailing(height, 0))],
-    [op.padding[1], Math.max(op.padding[1], trailing(width, 1))],
+    [op.padding[0], Math.max(0, trailing(height, 0))],
+    [op.padding[1], Math.max(0, trailing(width, 1))],
     [0, 0],
   ];
-  return tf.maxPool(x, [...op.kernel], [...op.stride], pad);
+  const input = pad.some(([before, after]) => before > 0 || after > 0) ? tf.pad(x, pad, -Infinity) : x;
+  return tf.maxPool(input, [...op.kernel], [...op.stride], "valid");
 }
 
 /** torch's adaptive windows: output cell i covers [floor(i·n/out), ceil((i+1)·n/out)). */

@@ -29,7 +29,6 @@ afterEach(() => {
 });
 
 const trainableKeys = (b: LoweredBackbone) => [...b.variables].filter(([, v]) => v.trainable).map(([key]) => key);
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 describe("on wasm", () => {
   beforeAll(() => useBackend("wasm"));

@@ -19,6 +19,7 @@ import { roiLevelsExist } from "./roi-levels-exist.js";
 import { singleStatements } from "./single-statements.js";
 import { smallObjectsCoarseTap } from "./small-objects-coarse-tap.js";
 import { tapsAreFeatureMaps } from "./taps-are-feature-maps.js";
+import { trainableStagesExist } from "./trainable-stages-exist.js";
 import { tapsShareChannelsWithoutFpn } from "./taps-share-channels-without-fpn.js";
 import { uniqueDetectorNames } from "./unique-detector-names.js";
 import { uniqueTaps } from "./unique-taps.js";
@@ -27,6 +28,7 @@ export const specifiedRules: readonly Rule[] = [
   requiredStatements,
   singleStatements,
   uniqueDetectorNames,
+  trainableStagesExist,
   knownBackbone,
   knownTapNodes,
   uniqueTaps,
