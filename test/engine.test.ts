@@ -3,10 +3,8 @@ import * as tf from "@tensorflow/tfjs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import {
-  ENGINE_PACKAGES, ENGINES, isEngineChoice, selectBackend, tfjsCoreBehind,
-  type BackendSelection, type EngineAttempt,
-} from "../src/engine/backend.js";
+import { selectBackend, tfjsCoreBehind, type BackendSelection, type EngineAttempt } from "../src/engine/backend.js";
+import { ENGINE_PACKAGES, ENGINES, isEngineChoice } from "../src/engine/engines.js";
 import { doctorReport, readNativeSetup, renderDoctorReport, type EngineFacts } from "../src/engine/doctor.js";
 
 const requireHere = createRequire(import.meta.url);

@@ -52,3 +52,8 @@ it("a diagnostics-only output matches the output schema", () => {
   const output = checkJson([{ path: "x.det", source, result: checkSource(source) }]);
   expect(validateOutput(output), ajv.errorsText(validateOutput.errors)).toBe(true);
 });
+
+it("`trainable 0` (a frozen body) is kept, not dropped as falsy", () => {
+  const [detector] = checkSource("detector d\nbackbone resnet50 trainable 0\ntap layer3\nclasses 21\n").detectors;
+  expect(detector!.spec.backbone).toEqual({ name: "resnet50", trainable: 0 });
+});

@@ -63,7 +63,7 @@ export function detectorSpec(analysis: DetectorAnalysis): DetectorSpec {
     backbone: {
       name: backbone.name!.value,
       ...(backbone.weights && { weights: backbone.weights.value }),
-      ...(backbone.trainable && { trainable: backbone.trainable.value }),
+      ...(backbone.trainable !== undefined && { trainable: backbone.trainable.value }),
     },
     taps: analysis.taps.map((t) => ({ name: t.id.value, node: t.node!.name })),
     fpn:

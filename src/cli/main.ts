@@ -3,13 +3,20 @@
 import { Command, CommanderError } from "commander";
 import { registerBackbones } from "./commands/backbones.js";
 import { registerCheck } from "./commands/check.js";
+import { registerDoctor } from "./commands/doctor.js";
+import { registerEval } from "./commands/evaluate.js";
+import { registerPredict } from "./commands/predict.js";
+import { registerRun } from "./commands/run.js";
+import { registerSummary } from "./commands/summary.js";
 import { registerTaps } from "./commands/taps.js";
 import { UsageError } from "./io.js";
+import { SpecError } from "./spec.js";
+import { InputError } from "../util/input-error.js";
 
 const program = new Command("detc")
   .description(
     "A compiler for object-detector specs: check a .det file against the backbone's real layer graph,\n" +
-      "list a backbone's tap points, and (soon) train, evaluate and draw the detector.",
+      "list a backbone's tap points, and train, evaluate and run the detector in TensorFlow.js.",
   )
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)")
@@ -18,6 +25,11 @@ const program = new Command("detc")
 registerCheck(program);
 registerTaps(program);
 registerBackbones(program);
+registerRun(program);
+registerEval(program);
+registerPredict(program);
+registerSummary(program);
+registerDoctor(program);
 
 try {
   await program.parseAsync();
@@ -27,6 +39,9 @@ try {
   } else if (error instanceof UsageError) {
     process.stderr.write(`detc: ${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof SpecError || error instanceof InputError) {
+    process.stderr.write(`detc: ${error.message}\n`);
+    process.exitCode = 1;
   } else {
     throw error;
   }

@@ -4,25 +4,10 @@
  * faster ones were not taken.
  */
 import * as tf from "@tensorflow/tfjs";
+import { ENGINES, ENGINE_PACKAGES, type EngineChoice, type EngineName } from "./engines.js";
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-
-export type EngineChoice = "auto" | "tensorflow" | "wasm" | "cpu";
-export type EngineName = "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
-
-/** Fastest first: the order `auto` tries them in. */
-export const ENGINES: readonly EngineName[] = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"];
-
-export const ENGINE_CHOICES: readonly EngineChoice[] = ["auto", "tensorflow", "wasm", "cpu"];
-
-/** The npm package that provides each engine. */
-export const ENGINE_PACKAGES: Readonly<Record<EngineName, string>> = {
-  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
-  tensorflow: "@tensorflow/tfjs-node",
-  wasm: "@tensorflow/tfjs-backend-wasm",
-  cpu: "@tensorflow/tfjs",
-};
 
 const CANDIDATES: Readonly<Record<EngineChoice, readonly EngineName[]>> = {
   auto: ENGINES,
@@ -56,10 +41,6 @@ export class EngineUnavailableError extends Error {
     super(`engine "${choice}" is not available (${failed.join("; ")}); \`detc doctor\` lists the fixes`);
     this.name = "EngineUnavailableError";
   }
-}
-
-export function isEngineChoice(value: string): value is EngineChoice {
-  return (ENGINE_CHOICES as readonly string[]).includes(value);
 }
 
 const requireHere = requireFrom(import.meta.url);

@@ -9,9 +9,8 @@ import { cpus } from "node:os";
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  ENGINE_PACKAGES, ENGINES, selectBackend, type BackendSelection, type EngineAttempt, type EngineName,
-} from "./backend.js";
+import { selectBackend, type BackendSelection, type EngineAttempt } from "./backend.js";
+import { ENGINE_PACKAGES, ENGINES, type EngineName } from "./engines.js";
 
 /** What scripts/install-engine.mjs recorded in `@tensorflow/tfjs-node/deps/detc-engine.json`. */
 export interface NativeSetup {

@@ -7,8 +7,9 @@
  * `trainable N` freezes every stage (`zoo/stages.ts`) but the last N up to the deepest tap: their
  * variables are not trainable and their batch norms always use running statistics, so a frozen
  * stage is a fixed function. With `frozenBatchNorm` every batch norm is torchvision's
- * FrozenBatchNorm2d (running statistics, weight and bias not trained); otherwise a batch norm in a
- * trainable stage normalises by batch statistics while training and updates its running ones.
+ * FrozenBatchNorm2d (running statistics, eps 1e-5, weight and bias not trained), as torchvision's
+ * detection backbones use; otherwise a batch norm in a trainable stage normalises by batch
+ * statistics while training and updates its running ones.
  * Dropout and stochastic depth are identities: the zoo does not record their probabilities.
  */
 import * as tf from "@tensorflow/tfjs";
@@ -104,13 +105,16 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
     if (images.rank !== 4 || images.shape[3] !== 3) throw new Error(`images must be [N, H, W, 3], got [${images.shape}]`);
     const context: StepContext = {
       images,
+      frozenBatchNorm: options.frozenBatchNorm,
       variable: (key) => variables.get(key)!,
       batchStatistics: (node) => training && !options.frozenBatchNorm && !frozenNodes.has(node.name),
     };
+    // Peak memory is what is live at once: each step's temporaries go with its own tidy, and each
+    // value goes after its last reader, unless another live value shares its tensor (identities
+    // and permutes do) or it is not ours (the images, a variable). Tensors that backpropagation
+    // needs are kept by tfjs's tape regardless.
     return tf.tidy(() => {
       const values = new Map<string, LaidOut>();
-      // Free each intermediate after its last reader, unless another live value shares its tensor
-      // (identities and permutes do), or it is not ours (the images, a variable).
       const release = (name: string) => {
         const tensor = values.get(name)!.tensor;
         values.delete(name);
@@ -118,7 +122,12 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
         if (!shared && tensor !== images && !(tensor instanceof tf.Variable)) tensor.dispose();
       };
       plan.forEach((node, i) => {
-        values.set(node.name, lowerStep(node, node.inputs.map((input) => values.get(input)!), context));
+        const inputs = node.inputs.map((input) => values.get(input)!);
+        const value = tf.tidy(() => {
+          const { tensor, axes } = lowerStep(node, inputs, context);
+          return { tensor, axes: [...axes] };
+        });
+        values.set(node.name, value);
         for (const input of new Set(node.inputs)) if (lastUse.get(input) === i) release(input);
       });
       return taps.map((tap) => output(values.get(tap)!));

@@ -1,17 +1,22 @@
 /**
  * `nn.Conv2d` on channels-last tensors: dense, depthwise (groups = in channels) and grouped
- * (ResNeXt, RegNet). tfjs has no grouped conv, so a grouped conv runs one dense conv per group on
- * its slice of the channels and concatenates. Measured on wasm against a depthwise conv with
- * channel multiplier followed by a sum over each group's inputs (same FLOPs, one kernel) and against
- * a block-diagonal dense filter (one kernel, `groups`× the FLOPs): per-group convs were as fast or
- * faster at every ResNeXt/RegNet shape (4 to 32 channels per group), and keep the filter in
- * TensorFlow's own grouped-conv layout.
+ * (ResNeXt, RegNet), which tfjs lacks. A grouped conv runs one of two ways, whichever measured
+ * faster on wasm (forward, 512×512 input, every grouped conv of the zoo):
+ * - few groups: one dense conv per group on its slice of channels, then concatenate. Each call
+ *   costs a kernel launch, so this wins up to ~16 groups (RegNetX-400MF's 2–10 groups: 2–3×).
+ * - many groups: a depthwise conv with channel multiplier `out/groups` (every input channel
+ *   against each output filter of its group), then a sum over each group's inputs. Same FLOPs in
+ *   one kernel; wins from ~25 groups (ResNeXt's 32: 1.3–4×; RegNetY's 26–55: 4–8×).
+ * Either way the weight stays in TensorFlow's grouped-conv layout (`layouts.ts`).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Operation } from "../zoo/graph.js";
 import { isDepthwise } from "./layouts.js";
 
 type Conv2dOp = Extract<Operation, { kind: "conv2d" }>;
+
+/** Up to this many groups, per-group dense convs beat the depthwise formulation. */
+const MAX_GROUPS_CONV_PER_GROUP = 16;
 
 /**
  * torch's symmetric zero padding in a form every backend differentiates: tfjs-node's conv
@@ -27,21 +32,35 @@ function padded(op: Conv2dOp, x: tf.Tensor4D): { input: tf.Tensor4D; pad: "same"
 }
 
 /**
- * `x` is NHWC; `weight` is in our layout (`layouts.ts`): HWIO, or [kh, kw, C, m] when depthwise.
- * Returns NHWC.
+ * `x` is NHWC; `weight` is in our layout (`layouts.ts`): HWIO with I = in/groups, or
+ * [kh, kw, C, m] when depthwise. Returns NHWC.
  */
 export function conv2d(op: Conv2dOp, x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor | undefined): tf.Tensor4D {
   const { input: source, pad } = padded(op, x);
   const stride: [number, number] = [...op.stride];
   const dilation: [number, number] = [...op.dilation];
   const dense = (input: tf.Tensor4D, filter: tf.Tensor4D) => tf.conv2d(input, filter, stride, pad, "NHWC", dilation);
+  const depthwise = (input: tf.Tensor4D, filter: tf.Tensor4D) =>
+    tf.depthwiseConv2d(input, filter, stride, pad, "NHWC", dilation);
+
   let y: tf.Tensor4D;
-  if (isDepthwise(op)) y = tf.depthwiseConv2d(source, weight, stride, pad, "NHWC", dilation);
-  else if (op.groups === 1) y = dense(source, weight);
-  else {
+  if (op.groups === 1) y = dense(source, weight);
+  else if (isDepthwise(op)) y = depthwise(source, weight);
+  else if (op.groups <= MAX_GROUPS_CONV_PER_GROUP) {
     const inputs = tf.split(source, op.groups, 3) as tf.Tensor4D[];
     const filters = tf.split(weight, op.groups, 3) as tf.Tensor4D[];
     y = tf.concat(inputs.map((input, g) => dense(input, filters[g]!)), 3);
+  } else {
+    const [kh, kw, inPerGroup] = weight.shape;
+    const outPerGroup = op.outChannels / op.groups;
+    // [kh, kw, in/g, g·out/g] → [kh, kw, g·in/g, out/g]: input channel c's filters are its group's.
+    const filter = weight
+      .reshape([kh, kw, inPerGroup, op.groups, outPerGroup])
+      .transpose([0, 1, 3, 2, 4])
+      .reshape([kh, kw, op.inChannels, outPerGroup]) as tf.Tensor4D;
+    const products = depthwise(source, filter);
+    const [n, h, w] = products.shape;
+    y = tf.sum(products.reshape([n, h, w, op.groups, inPerGroup, outPerGroup]), 4).reshape([n, h, w, op.outChannels]);
   }
   return bias ? tf.add(y, bias) : y;
 }

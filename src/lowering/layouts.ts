@@ -5,15 +5,13 @@
  * kernels are NHWC on cpu, wasm and tensorflow (see `logical-layout.ts`).
  *
  * Weights, by the step that reads them:
- * | state-dict entry                 | torchvision               | ours (tfjs)                |
- * |----------------------------------|---------------------------|----------------------------|
- * | conv2d weight, groups = 1        | [out, in, kh, kw] (OIHW)  | [kh, kw, in, out] (HWIO)   |
- * | conv2d weight, grouped           | [out, in/g, kh, kw]       | [kh, kw, in/g, out] (TF's grouped-conv filter) |
- * | conv2d weight, depthwise (g=in)  | [in·m, 1, kh, kw]         | [kh, kw, in, m] (tfjs depthwiseConv2d) |
- * | linear weight                    | [out, in]                 | [in, out]                  |
- * | everything else                  | unchanged                 | unchanged                  |
- *
- * Biases, norm weights, running statistics and parameters (`layer_scale`) are unchanged.
+ * | state-dict entry                | torchvision              | ours                                 |
+ * |---------------------------------|--------------------------|--------------------------------------|
+ * | conv2d weight, groups = 1       | [out, in, kh, kw] (OIHW) | [kh, kw, in, out] (HWIO)             |
+ * | conv2d weight, groups = g       | [out, in/g, kh, kw]      | [kh, kw, in/g, out] (TF's grouped)   |
+ * | conv2d weight, depthwise (g=in) | [in·m, 1, kh, kw]        | [kh, kw, in, m] (tfjs depthwise)     |
+ * | linear weight                   | [out, in]                | [in, out]                            |
+ * | biases, norm weights, running statistics, parameters (`layer_scale`): unchanged              |
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackboneGraph } from "../zoo/graph.js";
@@ -62,8 +60,10 @@ export function shapeInOurLayout(layout: WeightLayout, torchShape: readonly numb
       return [kh, kw, inPerGroup, out];
     case "depthwise":
       return [kh, kw, out / layout.multiplier, layout.multiplier];
-    case "linear":
-      return [inPerGroup, out];
+    case "linear": {
+      const [outFeatures, inFeatures] = torchShape as [number, number];
+      return [inFeatures, outFeatures];
+    }
   }
 }
 

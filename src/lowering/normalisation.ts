@@ -1,6 +1,12 @@
 /** `nn.BatchNorm2d` / `FrozenBatchNorm2d` and `nn.LayerNorm` / `F.layer_norm`. */
 import * as tf from "@tensorflow/tfjs";
 
+/**
+ * `FrozenBatchNorm2d`'s eps. torchvision's detection backbones pass that class as the networks'
+ * `norm_layer`, so it replaces each network's own eps (MobileNetV3's 1e-3 included).
+ */
+export const FROZEN_BATCH_NORM_EPS = 1e-5;
+
 export interface BatchNormState {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;

@@ -4,11 +4,13 @@ import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
 import { conv2d } from "./convolution.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
-import { batchNorm, layerNorm } from "./normalisation.js";
+import { batchNorm, FROZEN_BATCH_NORM_EPS, layerNorm } from "./normalisation.js";
 import { adaptiveAvgPool2d, maxPool2d } from "./pooling.js";
 
 export interface StepContext {
   readonly images: tf.Tensor4D;
+  /** Batch norms are torchvision's FrozenBatchNorm2d. */
+  readonly frozenBatchNorm: boolean;
   variable(key: string): tf.Variable;
   /** Whether the batch-norm step normalises by batch statistics (and updates its running ones). */
   batchStatistics(node: GraphNode): boolean;
@@ -36,7 +38,8 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
         runningVar: state("running_var")!,
         numBatchesTracked: state("num_batches_tracked")!,
       };
-      const y = batchNorm(channelsLast(x), bn, op.eps, op.momentum, context.batchStatistics(node));
+      const eps = context.frozenBatchNorm ? FROZEN_BATCH_NORM_EPS : op.eps;
+      const y = batchNorm(channelsLast(x), bn, eps, op.momentum, context.batchStatistics(node));
       return { tensor: y, axes: CHANNELS_LAST };
     }
     case "layer_norm": {

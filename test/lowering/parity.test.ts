@@ -1,6 +1,7 @@
 /**
  * Lowered backbones compute what torchvision computes: with the same formula weights and image,
- * every tap's output matches create_feature_extractor's (goldens from make_lowering_goldens.py).
+ * every tap's output matches create_feature_extractor's, in eval and training mode, and so do the
+ * gradients (goldens from make_lowering_goldens.py).
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +9,7 @@ import { lowerBackbone, type LoweredBackbone } from "../../src/lowering/backbone
 import { resolveTap } from "../../src/zoo/graph.js";
 import { findBackbone } from "../../src/zoo/index.js";
 import { formulaImages, loadFormulaWeights } from "./formula.js";
-import { expectMatchesSummary, goldens, toNchw, useBackend } from "./support.js";
+import { expectMatchesSummary, goldens, toNchw, useBackend, type TensorSummary } from "./support.js";
 
 const TOLERANCE = 1e-4;
 const golden = goldens();
@@ -24,17 +25,25 @@ function lowered(network: string, taps: readonly string[], frozenBatchNorm: bool
 describe("on wasm", () => {
   beforeAll(() => useBackend("wasm"));
 
-  it.each(Object.entries(golden.forward))("%s matches torchvision at every tap", (network, taps) => {
-    const backbone = lowered(network, Object.keys(taps), true);
+  /** The taps' outputs in eval mode against torchvision's summaries. */
+  function expectOutputs(network: string, expected: Record<string, TensorSummary>, frozenBatchNorm: boolean) {
+    const backbone = lowered(network, Object.keys(expected), frozenBatchNorm);
     try {
       const images = formulaImages(golden.input);
       const outputs = backbone.apply(images, { training: false });
-      Object.values(taps).forEach((summary, i) => expectMatchesSummary(toNchw(outputs[i]!), summary, TOLERANCE));
+      Object.values(expected).forEach((summary, i) => tf.tidy(() => expectMatchesSummary(toNchw(outputs[i]!), summary, TOLERANCE)));
       tf.dispose([images, ...outputs]);
     } finally {
       backbone.dispose();
     }
-  });
+  }
+
+  it.each(Object.entries(golden.forward))("%s matches torchvision at every tap", (network, expected) =>
+    expectOutputs(network, expected, false),
+  );
+
+  it("frozen batch norm is torchvision's FrozenBatchNorm2d", () =>
+    expectOutputs(golden.frozenBatchNorm.network, golden.frozenBatchNorm.outputs, true));
 
   it("trainable batch norm in training mode normalises by batch statistics and updates running ones", () => {
     const { network, outputs: expected, runningStatistics } = golden.training;
@@ -42,7 +51,7 @@ describe("on wasm", () => {
     try {
       const images = formulaImages(golden.input);
       const outputs = backbone.apply(images, { training: true });
-      Object.values(expected).forEach((summary, i) => expectMatchesSummary(toNchw(outputs[i]!), summary, TOLERANCE));
+      Object.values(expected).forEach((summary, i) => tf.tidy(() => expectMatchesSummary(toNchw(outputs[i]!), summary, TOLERANCE)));
       for (const [key, summary] of Object.entries(runningStatistics))
         expectMatchesSummary(backbone.variables.get(key)!, summary, TOLERANCE);
       expect(backbone.variables.get("bn1.num_batches_tracked")!.dataSync()[0]).toBe(1);

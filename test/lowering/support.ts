@@ -25,6 +25,7 @@ export interface Goldens {
   input: number[];
   gradientInput: number[];
   forward: Record<string, Record<string, TensorSummary>>;
+  frozenBatchNorm: { network: string; outputs: Record<string, TensorSummary> };
   training: {
     network: string;
     outputs: Record<string, TensorSummary>;

@@ -1,11 +1,12 @@
 /**
- * CLI tests run the real `detc` bundle, built once per test run into a private folder so that
- * concurrent runs never read a half-written `dist/detc.js`.
+ * CLI tests run the real `detc` bundle, built once per test run into a private folder (inside
+ * node_modules, so the bundle's external packages resolve) so that concurrent runs never read a
+ * half-written `dist/`.
  */
 import { execSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -15,7 +16,14 @@ declare module "vitest" {
 }
 
 export default function buildCli(project: TestProject): void {
-  const cli = join(mkdtempSync(join(tmpdir(), "detc-cli-")), "detc.js");
-  execSync(`npm run --silent build -- --outfile=${cli}`, { stdio: "inherit", cwd: new URL("../..", import.meta.url) });
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const cache = join(root, "node_modules", ".cache");
+  mkdirSync(cache, { recursive: true });
+  const outdir = mkdtempSync(join(cache, "detc-test-"));
+  // The package's own build command, pointed at the private folder.
+  const build = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).scripts.build as string;
+  const command = build.replace(/^rm -rf dist && /, "").replace("--outdir=dist", `--outdir=${outdir}`);
+  execSync(command, { stdio: "inherit", cwd: root, env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH}` } });
+  const cli = join(outdir, "detc.js");
   project.provide("cli", cli);
 }

@@ -1,0 +1,108 @@
+/**
+ * Checkpoints that survive a kill: the model's variables, the optimizer's momentum buffers and
+ * the step, in one safetensors file written to a temporary name, fsynced, then renamed over the
+ * old one, so a reader only ever sees a complete file. Variables keep their torchvision
+ * state-dict names; tensors are stored in TensorFlow.js layouts (conv HWIO, linear [in, out]).
+ */
+import { InputError } from "../util/input-error.js";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs";
+import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedTensor } from "../weights/safetensors.js";
+
+const MOMENTUM_PREFIX = "optimizer.momentum.";
+
+export interface CheckpointState {
+  readonly step: number;
+  readonly epoch: number;
+  /** The spec's detector name and a hash of its checked form: a checkpoint fits one model. */
+  readonly detector: string;
+  readonly specHash: string;
+}
+
+export class CheckpointError extends InputError {}
+
+async function named(tensors: ReadonlyMap<string, tf.Tensor>, prefix = ""): Promise<[string, NamedTensor][]> {
+  const out: [string, NamedTensor][] = [];
+  for (const [name, tensor] of tensors) {
+    const data = await tensor.data();
+    out.push([
+      prefix + name,
+      tensor.dtype === "int32"
+        ? { dtype: "I32", shape: tensor.shape, data: Int32Array.from(data as Int32Array) }
+        : { dtype: "F32", shape: tensor.shape, data: Float32Array.from(data as Float32Array) },
+    ]);
+  }
+  return out;
+}
+
+export async function saveCheckpoint(
+  path: string,
+  variables: ReadonlyMap<string, tf.Variable>,
+  momentum: ReadonlyMap<string, tf.Variable>,
+  state: CheckpointState,
+): Promise<void> {
+  const tensors = new Map([...(await named(variables)), ...(await named(momentum, MOMENTUM_PREFIX))]);
+  const bytes = encodeSafetensors(tensors, { format: "detc-checkpoint", state: JSON.stringify(state) });
+  const temporary = `${path}.tmp-${process.pid}`;
+  const fd = openSync(temporary, "w");
+  try {
+    writeSync(fd, bytes);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+}
+
+export interface LoadedCheckpoint {
+  readonly state: CheckpointState;
+  readonly variables: ReadonlyMap<string, NamedTensor>;
+  readonly momentum: ReadonlyMap<string, NamedTensor>;
+}
+
+export function readCheckpoint(path: string): LoadedCheckpoint {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new CheckpointError(`cannot read checkpoint ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error)}`);
+  }
+  let file;
+  try {
+    file = decodeSafetensors(bytes, path);
+  } catch (error) {
+    if (error instanceof SafetensorsError) throw new CheckpointError(error.message);
+    throw error;
+  }
+  if (file.metadata.format !== "detc-checkpoint" || !file.metadata.state)
+    throw new CheckpointError(`${path} is a safetensors file but not a detc checkpoint`);
+  const variables = new Map<string, NamedTensor>();
+  const momentum = new Map<string, NamedTensor>();
+  for (const [name, tensor] of file.tensors) {
+    if (name.startsWith(MOMENTUM_PREFIX)) momentum.set(name.slice(MOMENTUM_PREFIX.length), tensor);
+    else variables.set(name, tensor);
+  }
+  return { state: JSON.parse(file.metadata.state) as CheckpointState, variables, momentum };
+}
+
+/**
+ * Copies a checkpoint's tensors into the model's variables, refusing one made for another model:
+ * every variable must be present with its shape.
+ */
+export function restoreVariables(path: string, into: ReadonlyMap<string, tf.Variable>, from: ReadonlyMap<string, NamedTensor>): void {
+  const problems: string[] = [];
+  for (const [name, variable] of into) {
+    const saved = from.get(name);
+    if (!saved) problems.push(`missing ${name}`);
+    else if (saved.shape.join() !== variable.shape.join())
+      problems.push(`${name}: checkpoint [${saved.shape}] vs model [${variable.shape}]`);
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).join("; ");
+    throw new CheckpointError(`${path} does not fit this model (${problems.length} problems): ${shown}${problems.length > 5 ? "; …" : ""}`);
+  }
+  for (const [name, variable] of into) {
+    const saved = from.get(name)!;
+    tf.tidy(() => variable.assign(tf.tensor(saved.data as Float32Array | Int32Array, saved.shape as number[], variable.dtype)));
+  }
+}

@@ -1,0 +1,66 @@
+/** The datasets a spec trains and evaluates on; paths are relative to the spec file's folder. */
+import { resolve } from "node:path";
+import type { DetectorSpec } from "../check/detector-spec.js";
+import { loadCocoDataset } from "../data/coco.js";
+import type { DetectionDataset } from "../data/dataset.js";
+import { syntheticDataset } from "../data/synthetic.js";
+import { loadVocDataset } from "../data/voc.js";
+import { InputError } from "../util/input-error.js";
+
+export interface SpecDatasets {
+  readonly train: DetectionDataset;
+  readonly val: DetectionDataset;
+}
+
+/** The synthetic set's image side follows the spec's input so the quick start never resizes. */
+function syntheticSide(spec: DetectorSpec): number {
+  return spec.input.kind === "exact" ? Math.max(spec.input.height, spec.input.width) : spec.input.min;
+}
+
+/** Thrown when the data's classes are not the spec's: training would silently mislabel. */
+export class ClassMismatchError extends InputError {}
+
+/** The spec's `classes` must describe the dataset's categories (count, and names when given). */
+function checkClasses(spec: DetectorSpec, datasets: SpecDatasets): SpecDatasets {
+  for (const dataset of new Set([datasets.train, datasets.val])) {
+    const names = dataset.classNames;
+    const where = `the ${dataset.kind} ${dataset.split} split`;
+    if (names.length + 1 !== spec.classes.count)
+      throw new ClassMismatchError(
+        `${where} has ${names.length} classes (${names.join(", ")}) but the spec says \`classes ${spec.classes.count}\` ` +
+          `(${spec.classes.count - 1} + background); write \`classes ${names.length + 1}\` or list the names`,
+      );
+    const written = spec.classes.names;
+    if (written && written.some((name, i) => name !== names[i]))
+      throw new ClassMismatchError(`${where} has classes ${names.join(", ")}, in this order, but the spec lists ${written.join(", ")}`);
+  }
+  return datasets;
+}
+
+export async function loadSpecDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDatasets> {
+  return checkClasses(spec, await loadDatasets(spec, specDir));
+}
+
+async function loadDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDatasets> {
+  const dataset = spec.dataset;
+  const seed = spec.settings.train.seed as number;
+  switch (dataset.format) {
+    case "synthetic": {
+      const options = { seed, imageSize: syntheticSide(spec) };
+      return { train: syntheticDataset("train", options), val: syntheticDataset("val", options) };
+    }
+    case "coco": {
+      const split = async (name: "train" | "val", paths: { annotations: string; images: string }) =>
+        loadCocoDataset({ annotationFile: resolve(specDir, paths.annotations), imageDir: resolve(specDir, paths.images), split: name });
+      const train = await split("train", dataset.train);
+      return { train, val: dataset.val ? await split("val", dataset.val) : train };
+    }
+    case "voc": {
+      const root = resolve(specDir, dataset.root);
+      return {
+        train: await loadVocDataset({ root, split: dataset.train, classNames: spec.classes.names }),
+        val: await loadVocDataset({ root, split: dataset.val, classNames: spec.classes.names }),
+      };
+    }
+  }
+}

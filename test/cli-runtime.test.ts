@@ -1,0 +1,115 @@
+/** The runtime commands as users run them: summary, eval on a results file, run → predict → eval. */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, inject, it } from "vitest";
+
+const root = new URL("..", import.meta.url).pathname;
+const cli = inject("cli");
+
+function detc(...args: string[]) {
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const temp = () => mkdtempSync(join(tmpdir(), "detc-cli-"));
+
+describe("detc summary", () => {
+  it("builds the real model; its counts equal the checker's for every seed example", () => {
+    for (const name of ["vgg16_bn", "resnet50", "efficientnet_b0", "mobilenet_v3_large_fpn", "efficientnet_b0_fpn"]) {
+      const file = `examples/${name}.det`;
+      const summary = detc("summary", file, "--json");
+      expect(summary.code, summary.stderr).toBe(0);
+      const checked = JSON.parse(detc("check", file, "--json").stdout).files[0].detectors[0].parameters;
+      const built = JSON.parse(summary.stdout);
+      expect(built.parameters).toEqual(checked);
+      expect(["tensorflow-gpu", "tensorflow", "wasm", "cpu"]).toContain(built.backend);
+    }
+  });
+
+  it("refuses a spec with errors and shows them", () => {
+    const dir = temp();
+    writeFileSync(join(dir, "bad.det"), "detector d\nbackbone resnet50\ntap layer9\nclasses 21\n");
+    const { code, stderr } = detc("summary", join(dir, "bad.det"));
+    expect(code).toBe(1);
+    expect(stderr).toContain("error[E011]");
+    expect(stderr).toContain("has 1 error; fix it first");
+  });
+});
+
+describe("detc eval on a COCO results file", () => {
+  it("prints pycocotools' numbers", () => {
+    const fixture = JSON.parse(readFileSync(join(root, "test/fixtures/eval/basic.json"), "utf8"));
+    const dir = temp();
+    writeFileSync(join(dir, "gt.json"), JSON.stringify(fixture.groundTruth));
+    writeFileSync(join(dir, "dt.json"), JSON.stringify(fixture.detections));
+    const { code, stdout } = detc("eval", "--annotations", join(dir, "gt.json"), "--detections", join(dir, "dt.json"), "--json");
+    expect(code).toBe(0);
+    const stats = JSON.parse(stdout);
+    for (const [name, value] of Object.entries(fixture.coco)) expect(stats[name]).toBeCloseTo(value as number, 6);
+    const human = detc("eval", "--annotations", join(dir, "gt.json"), "--detections", join(dir, "dt.json"));
+    expect(human.stdout).toContain("AP @[IoU=0.50:0.95 | area=all | maxDets=100]");
+  });
+
+  it("malformed input is a clear error naming the record", () => {
+    const dir = temp();
+    writeFileSync(join(dir, "gt.json"), JSON.stringify({ images: [{ id: 1, width: 10, height: 10 }], annotations: [], categories: [{ id: 1, name: "a" }] }));
+    writeFileSync(join(dir, "dt.json"), JSON.stringify([{ image_id: 7, category_id: 1, bbox: [0, 0, 1, 1], score: 1 }]));
+    const { code, stderr } = detc("eval", "--annotations", join(dir, "gt.json"), "--detections", join(dir, "dt.json"));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^detc: .*detections\[0\]/);
+  });
+});
+
+describe("detc run → predict → eval", () => {
+  it("trains a tiny detector, resumes, predicts with drawings, and evaluates the checkpoint", () => {
+    const dir = temp();
+    const spec = join(dir, "tiny.det");
+    writeFileSync(
+      spec,
+      `detector tiny
+backbone resnet18
+tap layer2
+anchors sizes (16, 32) ratios 1.0
+roi align 3 sampling 1
+classes "circle", "square", "triangle", "cross"
+input 64
+rpn pre_nms_top_n_train 50 post_nms_top_n_train 30 pre_nms_top_n_test 30 post_nms_top_n_test 10
+box batch_size_per_image 16 representation_size 32
+train batch_size 2 epochs 1 lr 0.01 warmup_steps 2 checkpoint_every 1 frozen_batch_norm false
+`,
+    );
+    const out = join(dir, "run");
+    const first = detc("run", spec, "--out", out, "--max-steps", "2", "--json");
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ steps: 2, resumedFrom: 0 });
+    const again = detc("run", spec, "--out", out, "--max-steps", "3");
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("pass --resume");
+    const resumed = detc("run", spec, "--out", out, "--max-steps", "3", "--resume", "--json");
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ steps: 3, resumedFrom: 2 });
+
+    const weights = join(out, "checkpoint.safetensors");
+    const image = join(root, "test/fixtures/data/coco/images/red.png");
+    const drawn = join(dir, "drawn");
+    const predicted = detc("predict", spec, "--weights", weights, image, "--draw", drawn, "--min-score", "0", "--json");
+    expect(predicted.code, predicted.stderr).toBe(0);
+    const [result] = JSON.parse(predicted.stdout);
+    expect(result.image).toBe(image);
+    for (const d of result.detections) {
+      expect(d.box).toHaveLength(4);
+      expect(["circle", "square", "triangle", "cross"]).toContain(d.class);
+    }
+    expect(existsSync(join(drawn, "red.png"))).toBe(true);
+
+    const evaluated = detc("eval", spec, "--weights", weights, "--json");
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(evaluated.stdout))).toEqual(expect.arrayContaining(["AP", "AP50", "ARl", "VOC_AP50"]));
+
+    const wrong = detc("eval", "examples/quickstart.det", "--weights", weights);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/does not fit this model/);
+  }, 600_000);
+});

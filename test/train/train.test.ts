@@ -1,0 +1,117 @@
+/** Training as users rely on it: the schedule, PyTorch's SGD, checkpoints that survive, resume. */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { checkSource } from "../../src/check/index.js";
+import { syntheticDataset } from "../../src/data/synthetic.js";
+import { CheckpointError, readCheckpoint } from "../../src/train/checkpoint.js";
+import { SGD } from "../../src/train/optimizer.js";
+import { learningRate } from "../../src/train/schedule.js";
+import { train, TrainingError } from "../../src/train/trainer.js";
+import { selectBackend } from "../../src/engine/backend.js";
+
+const TINY = `detector tiny
+backbone resnet18 trainable 2
+tap layer2
+anchors sizes (16, 32) ratios 1.0
+roi align 3 sampling 1
+classes "circle", "square", "triangle", "cross"
+input 64
+rpn pre_nms_top_n_train 50 post_nms_top_n_train 30 pre_nms_top_n_test 30 post_nms_top_n_test 10
+box batch_size_per_image 16 representation_size 32
+train batch_size 2 epochs 2 lr 0.01 warmup_steps 2 checkpoint_every 2 frozen_batch_norm false
+`;
+
+const tinySpec = (source = TINY) => {
+  const result = checkSource(source);
+  expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+  return result.detectors[0]!.spec;
+};
+const tinyData = () => ({
+  train: syntheticDataset("train", { imageSize: 64, trainCount: 6 }),
+  val: syntheticDataset("val", { imageSize: 64, valCount: 2 }),
+});
+const outDir = () => mkdtempSync(join(tmpdir(), "detc-run-"));
+const stepLines = (dir: string) =>
+  readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((r) => r.type === "step");
+
+describe("learning-rate schedule", () => {
+  const schedule = { lr: 0.02, warmupSteps: 100, warmupFactor: 0.001, lrSteps: [8, 11], lrGamma: 0.1, stepsPerEpoch: 50 };
+  it("warms up linearly from lr × warmup_factor, as torch's LinearLR", () => {
+    expect(learningRate(schedule, 0)).toBeCloseTo(0.02 * 0.001, 12);
+    expect(learningRate(schedule, 50)).toBeCloseTo(0.02 * (0.001 * 0.5 + 0.5), 12);
+    expect(learningRate(schedule, 100)).toBe(0.02);
+  });
+  it("decays by lr_gamma after each lr_steps epoch, as torch's MultiStepLR", () => {
+    expect(learningRate(schedule, 8 * 50 - 1)).toBe(0.02);
+    expect(learningRate(schedule, 8 * 50)).toBeCloseTo(0.002, 12);
+    expect(learningRate(schedule, 11 * 50)).toBeCloseTo(0.0002, 12);
+  });
+});
+
+describe("training", () => {
+  // The engine `detc run` takes: native TensorFlow where installed, else WASM with our kernels.
+  beforeAll(() => selectBackend("auto"));
+
+  it("SGD follows torch.optim.SGD (momentum buffer starts at the gradient, decay added to it)", () => {
+    const w = tf.variable(tf.tensor1d([1, -2]), true, "sgd-test");
+    const sgd = new SGD(0.9, 0.1);
+    const variables = new Map([["sgd-test", w]]);
+    sgd.step(variables, { "sgd-test": tf.tensor1d([0.5, 0.5]) }, 0.1);
+    // d = g + 0.1·w = [0.6, 0.3]; buf = d; w -= 0.1·buf
+    expect(Array.from(w.dataSync())).toEqual([expect.closeTo(0.94, 6), expect.closeTo(-2.03, 6)]);
+    sgd.step(variables, { "sgd-test": tf.tensor1d([0.5, 0.5]) }, 0.1);
+    // d = [0.594, 0.297]; buf = 0.9·[0.6, 0.3] + d = [1.134, 0.567]
+    expect(Array.from(w.dataSync())).toEqual([expect.closeTo(0.8266, 6), expect.closeTo(-2.0867, 6)]);
+    sgd.dispose();
+    w.dispose();
+  });
+
+  it("trains, checkpoints atomically, evaluates, and resumes exactly where it stopped", async () => {
+    const spec = tinySpec();
+    const dir = outDir();
+    const first = await train(spec, tinyData(), { outDir: dir, resume: false, maxSteps: 2 });
+    expect(first).toMatchObject({ steps: 2, resumedFrom: 0, stopped: false });
+    expect(first.evaluation?.AP50).toBeGreaterThanOrEqual(0);
+    const saved = readCheckpoint(join(dir, "checkpoint.safetensors"));
+    expect(saved.state).toMatchObject({ step: 2, detector: "tiny" });
+    expect(saved.momentum.size).toBeGreaterThan(0);
+    expect(saved.variables.has("rpn.head.cls_logits.weight")).toBe(true);
+
+    await expect(train(spec, tinyData(), { outDir: dir, resume: false })).rejects.toThrow(/pass --resume/);
+
+    const resumed = await train(spec, tinyData(), { outDir: dir, resume: true, maxSteps: 4 });
+    expect(resumed).toMatchObject({ steps: 4, resumedFrom: 2 });
+    expect(stepLines(dir).map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(tf.memory().numTensors).toBeLessThan(50);
+  });
+
+  it("refuses a checkpoint written for another model", async () => {
+    const dir = outDir();
+    await train(tinySpec(), tinyData(), { outDir: dir, resume: false, maxSteps: 1 });
+    const other = tinySpec(TINY.replace("representation_size 32", "representation_size 48"));
+    await expect(train(other, tinyData(), { outDir: dir, resume: true, maxSteps: 2 })).rejects.toThrow(CheckpointError);
+  });
+
+  it("a corrupt checkpoint is a clear error, not a crash", () => {
+    const dir = outDir();
+    const path = join(dir, "checkpoint.safetensors");
+    writeFileSync(path, Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]));
+    expect(() => readCheckpoint(path)).toThrow(/header length .* exceeds the file/);
+    expect(() => readCheckpoint(join(dir, "missing.safetensors"))).toThrow(/no such file/);
+  });
+
+  it("a diverging loss stops the run with a clear message and keeps the last good checkpoint", async () => {
+    const dir = outDir();
+    const spec = tinySpec(TINY.replace("lr 0.01", "lr 10000000000"));
+    const run = train(spec, tinyData(), { outDir: dir, resume: false, maxSteps: 6 });
+    await expect(run).rejects.toThrow(TrainingError);
+    await expect(run).rejects.toThrow(/the loss became (NaN|Infinity|-Infinity) at step \d+/);
+    if (existsSync(join(dir, "checkpoint.safetensors"))) {
+      const { state } = readCheckpoint(join(dir, "checkpoint.safetensors"));
+      expect(state.step).toBeGreaterThan(0);
+    }
+  });
+});
