@@ -123,6 +123,8 @@ export interface ExampleOptions {
   readonly minSize: number | readonly number[];
   /** Cap on the longer side. */
   readonly maxSize: number;
+  /** Resize to exactly this size instead, aspect ratio not kept (torchvision's `fixed_size`; a spec's `input HxW`). */
+  readonly fixedSize?: ImageSize;
   /** In training, the probability of a horizontal flip (torchvision's reference: 0.5). */
   readonly flipProbability: number;
   /** Training draws augmentation from `random`; evaluation is deterministic and never flips. */
@@ -155,7 +157,7 @@ export function prepareExample(
   const boxes = kept.map((index) => sample.boxes[index]);
   const flippedImage = flipped ? flipImageHorizontally(image) : image;
   const flippedBoxes = flipped ? flipBoxesHorizontally(boxes, image.width) : boxes;
-  const size = resizedSize(image, minSize, options.maxSize);
+  const size = options.fixedSize ?? resizedSize(image, minSize, options.maxSize);
   return {
     sampleId: sample.id,
     image: resizeBilinear(flippedImage, size),

@@ -12,6 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import { trainingSubset } from "../data/dataset.js";
 import { batches, loadExamples, stepsPerEpoch } from "../data/loader.js";
+import type { ExampleOptions } from "../data/transforms.js";
 import { buildFasterRCNN, type FasterRCNN } from "../detection/faster-rcnn.js";
 import { CheckpointError, readCheckpoint, restoreVariables, saveCheckpoint } from "./checkpoint.js";
 import type { SpecDatasets } from "./datasets.js";
@@ -62,12 +63,12 @@ export function specHash(spec: DetectorSpec): string {
   return createHash("sha256").update(JSON.stringify({ model, rpn: settings.rpn, box: settings.box })).digest("hex").slice(0, 16);
 }
 
-function exampleOptions(spec: DetectorSpec, training: boolean) {
-  const [minSize, maxSize] =
-    spec.input.kind === "exact"
-      ? [Math.min(spec.input.height, spec.input.width), Math.max(spec.input.height, spec.input.width)]
-      : [spec.input.min, spec.input.max];
-  return { minSize, maxSize, flipProbability: spec.settings.train.flip as number, training };
+function exampleOptions(spec: DetectorSpec, training: boolean): ExampleOptions {
+  const flipProbability = spec.settings.train.flip as number;
+  const { input } = spec;
+  if (input.kind === "exact")
+    return { minSize: input.height, maxSize: input.width, fixedSize: { height: input.height, width: input.width }, flipProbability, training };
+  return { minSize: input.min, maxSize: input.max, flipProbability, training };
 }
 
 export async function train(spec: DetectorSpec, datasets: SpecDatasets, options: TrainOptions): Promise<TrainResult> {
@@ -137,7 +138,7 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
       for (const batch of batches(trainSet, { batchSize, seed, startStep, epochs })) {
         if (batch.step >= totalSteps) break;
         const started = performance.now();
-        const examples = await loadExamples(batch, { ...exampleOptions(spec, true), training: true });
+        const examples = await loadExamples(batch, exampleOptions(spec, true));
         const lr = learningRate(schedule, batch.step);
         const losses = trainStep(model, sgd, byTfName, examples, lr);
         const loss = Object.values(losses).reduce((a, b) => a + b, 0);
