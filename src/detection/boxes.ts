@@ -3,7 +3,7 @@
  * with `0 <= x1 < x2` and `0 <= y1 < y2`; widths are `x2 - x1` (no +1), as in torchvision.
  */
 import * as tf from "@tensorflow/tfjs";
-import { nextUp } from "./numerics.js";
+import { float32Above } from "./numerics.js";
 
 /** The four coordinate columns of `[N, 4]` boxes, each `[N, 1]`. */
 export function boxColumns(boxes: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
@@ -52,19 +52,33 @@ export async function removeSmallBoxes(boxes: tf.Tensor2D, minSize: number): Pro
 }
 
 /**
- * `nms`: indices (int32) of the boxes kept by non-maximum suppression, by decreasing score.
+ * `nms`: indices (int32) of the boxes kept by non-maximum suppression, by decreasing score, at most
+ * `maxOutputSize`, only boxes scored above `scoreThreshold`. Synchronous, so the RPN can select
+ * proposals inside a training step.
  *
  * torchvision suppresses a box when its IoU with a kept box is `> iouThreshold`; TensorFlow.js
- * suppresses at `>=`. Passing the next double above the threshold gives torchvision's rule, so a pair
- * exactly at the threshold survives. IoU never exceeds 1, so a threshold >= 1 suppresses nothing.
- * The async op runs the same JavaScript (float64 IoU) on every backend; ties in score keep the lower
- * index first, like torchvision's stable sort.
+ * suppresses at `>=`, computing IoU in float32 on some backends. Passing the smallest float32 above
+ * the threshold gives torchvision's rule, so a pair exactly at the threshold survives. IoU never
+ * exceeds 1, so a threshold >= 1 suppresses nothing. Ties in score keep the lower index first, like
+ * torchvision's stable sort.
  */
-export async function nms(boxes: tf.Tensor2D, scores: tf.Tensor1D, iouThreshold: number): Promise<tf.Tensor1D> {
-  const count = boxes.shape[0];
-  if (iouThreshold >= 1) return tf.topk(scores, count).indices as tf.Tensor1D;
-  // tfjs reads boxes as (y1, x1, y2, x2), but its IoU takes min/max per axis, so (x1, y1, x2, y2) is equivalent.
-  return tf.image.nonMaxSuppressionAsync(boxes, scores, count, nextUp(iouThreshold), -Infinity);
+export function nms(
+  boxes: tf.Tensor2D,
+  scores: tf.Tensor1D,
+  iouThreshold: number,
+  maxOutputSize = boxes.shape[0],
+  scoreThreshold = -Infinity,
+): tf.Tensor1D {
+  if (boxes.shape[0] === 0) return tf.tensor1d([], "int32");
+  return tf.tidy(() => {
+    if (iouThreshold >= 1) {
+      const ranked = tf.topk(scores, Math.min(maxOutputSize, scores.shape[0]));
+      const kept = tf.sum(tf.cast(tf.greater(ranked.values, scoreThreshold), "int32")).dataSync()[0]!;
+      return ranked.indices.slice(0, kept) as tf.Tensor1D;
+    }
+    // tfjs reads boxes as (y1, x1, y2, x2), but its IoU takes min/max per axis, so (x1, y1, x2, y2) is equivalent.
+    return tf.image.nonMaxSuppression(boxes, scores, maxOutputSize, float32Above(iouThreshold), scoreThreshold);
+  });
 }
 
 /**
@@ -72,18 +86,18 @@ export async function nms(boxes: tf.Tensor2D, scores: tf.Tensor1D, iouThreshold:
  * (`_batched_nms_coordinate_trick`): every category is shifted by `idx * (max coordinate + 1)` so
  * boxes of different categories cannot overlap, then one NMS runs over all of them.
  */
-export async function batchedNms(
+export function batchedNms(
   boxes: tf.Tensor2D,
   scores: tf.Tensor1D,
   idxs: tf.Tensor1D,
   iouThreshold: number,
-): Promise<tf.Tensor1D> {
+  maxOutputSize = boxes.shape[0],
+  scoreThreshold = -Infinity,
+): tf.Tensor1D {
   if (boxes.shape[0] === 0) return tf.tensor1d([], "int32");
-  const shifted = tf.tidy(() => {
+  return tf.tidy(() => {
     const offsets = tf.mul(tf.cast(idxs, "float32"), tf.add(tf.max(boxes), 1));
-    return tf.add(boxes, offsets.reshape([-1, 1])) as tf.Tensor2D;
+    const shifted = tf.add(boxes, offsets.reshape([-1, 1])) as tf.Tensor2D;
+    return nms(shifted, scores, iouThreshold, maxOutputSize, scoreThreshold);
   });
-  const keep = await nms(shifted, scores, iouThreshold);
-  shifted.dispose();
-  return keep;
 }

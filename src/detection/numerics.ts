@@ -10,10 +10,11 @@ export function roundHalfToEven(value: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** The smallest double strictly greater than a finite `value` (C's `nextafter(value, +inf)`). */
-export function nextUp(value: number): number {
-  if (value === 0) return Number.MIN_VALUE;
-  const bits = new BigInt64Array(new Float64Array([value]).buffer);
-  bits[0] += value > 0 ? 1n : -1n;
-  return new Float64Array(bits.buffer)[0]!;
+/** The smallest float32 strictly greater than `value` (for `value >= 0`). */
+export function float32Above(value: number): number {
+  const rounded = Math.fround(value);
+  if (rounded > value) return rounded;
+  const bits = new Uint32Array(new Float32Array([rounded]).buffer);
+  bits[0]! += 1;
+  return new Float32Array(bits.buffer)[0]!;
 }

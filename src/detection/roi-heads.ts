@@ -11,11 +11,11 @@ import * as tf from "@tensorflow/tfjs";
 import { hashKey } from "../lowering/initialisation.js";
 import type { Size2D } from "./anchor-utils.js";
 import { BoxCoder, ROI_HEADS_BOX_CODER_WEIGHTS } from "./box-coder.js";
-import { boxIou, clipBoxesToImage } from "./boxes.js";
+import { batchedNms, boxIou, clipBoxesToImage } from "./boxes.js";
 import { BalancedPositiveNegativeSampler, Matcher } from "./matcher.js";
 import type { MultiScaleRoIAlign } from "./poolers.js";
 import type { RandomSource } from "./random.js";
-import { batchedNmsSync, DISCARDED_SCORE, isLargeEnough, smoothL1, type TargetTensors } from "./rpn.js";
+import { DISCARDED_SCORE, isLargeEnough, smoothL1, type TargetTensors } from "./rpn.js";
 
 /**
  * `nn.Linear` modules of one head, keyed `{module}.weight` / `{module}.bias`, with `nn.Linear`'s
@@ -208,7 +208,7 @@ export class RoIHeads {
         const largeEnough = isLargeEnough(foregroundBoxes, MIN_DETECTION_SIZE);
         const kept = tf.logicalAnd(tf.greater(foregroundScores, this.settings.scoreThresh), largeEnough);
         const ranked = tf.where(kept, foregroundScores, DISCARDED_SCORE) as tf.Tensor1D;
-        const keep = batchedNmsSync(foregroundBoxes, ranked, labels, this.settings.nmsThresh, this.settings.detectionsPerImg);
+        const keep = batchedNms(foregroundBoxes, ranked, labels, this.settings.nmsThresh, this.settings.detectionsPerImg, DISCARDED_SCORE);
         return {
           boxes: tf.gather(foregroundBoxes, keep),
           scores: tf.gather(foregroundScores, keep),

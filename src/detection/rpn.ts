@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { hashKey } from "../lowering/initialisation.js";
 import type { AnchorGenerator, Size2D } from "./anchor-utils.js";
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from "./box-coder.js";
-import { boxColumns, boxIou } from "./boxes.js";
+import { batchedNms, boxColumns, boxIou } from "./boxes.js";
 import { BalancedPositiveNegativeSampler, Matcher } from "./matcher.js";
 import type { RandomSource } from "./random.js";
 import type { ImageList } from "./transform.js";
@@ -201,7 +201,7 @@ export class RegionProposalNetwork {
       const rankedScores = tf.unstack(tf.where(kept, scores, DISCARDED_SCORE)) as tf.Tensor1D[];
       const levels = tf.tensor1d(levelOfChosen, "int32");
       return tf.unstack(boxes).map((imageBoxes, image) => {
-        const keep = batchedNmsSync(imageBoxes as tf.Tensor2D, rankedScores[image]!, levels, this.settings.nmsThresh, postNmsTopN);
+        const keep = batchedNms(imageBoxes as tf.Tensor2D, rankedScores[image]!, levels, this.settings.nmsThresh, postNmsTopN, DISCARDED_SCORE);
         return tf.gather(imageBoxes, keep) as tf.Tensor2D;
       });
     });
@@ -272,43 +272,6 @@ export function smoothL1(difference: tf.Tensor, beta: number): tf.Tensor {
   return tf.add(tf.div(tf.mul(0.5, tf.square(small)), beta), tf.sub(absolute, small));
 }
 
-/** Score given to boxes that filtering removed: `batchedNmsSync` never keeps them. */
+/** Score given to boxes that filtering removed: NMS, thresholded at it, never keeps them. */
 export const DISCARDED_SCORE = -1;
 
-/**
- * `batched_nms` with torchvision's coordinate trick (each category shifted by `idx * (max + 1)` so
- * categories cannot overlap), synchronously: indices of the kept boxes by decreasing score, at most
- * `maxOutputSize`, never one scored `DISCARDED_SCORE` (scores are otherwise probabilities).
- *
- * torchvision suppresses at IoU `> iouThreshold`, tfjs at `>=` its threshold (in float32 on wasm),
- * so tfjs gets the smallest float32 above the threshold; from 1 on nothing is suppressed.
- */
-export function batchedNmsSync(
-  boxes: tf.Tensor2D,
-  scores: tf.Tensor1D,
-  idxs: tf.Tensor1D,
-  iouThreshold: number,
-  maxOutputSize: number,
-): tf.Tensor1D {
-  if (boxes.shape[0] === 0) return tf.tensor1d([], "int32");
-  return tf.tidy(() => {
-    if (iouThreshold >= 1) {
-      const ranked = tf.topk(scores, Math.min(maxOutputSize, scores.shape[0]));
-      const keptCount = tf.sum(tf.cast(tf.greater(ranked.values, DISCARDED_SCORE), "int32")).dataSync()[0]!;
-      return ranked.indices.slice(0, keptCount) as tf.Tensor1D;
-    }
-    const offsets = tf.mul(tf.cast(idxs, "float32"), tf.add(tf.max(boxes), 1));
-    const shifted = tf.add(boxes, offsets.reshape([-1, 1])) as tf.Tensor2D;
-    // tfjs reads (y1, x1, y2, x2) but takes min/max per axis, so (x1, y1, x2, y2) gives the same IoU.
-    return tf.image.nonMaxSuppression(shifted, scores, maxOutputSize, float32Above(iouThreshold), DISCARDED_SCORE);
-  });
-}
-
-/** The smallest float32 strictly greater than `value` (for `value >= 0`). */
-function float32Above(value: number): number {
-  const rounded = Math.fround(value);
-  if (rounded > value) return rounded;
-  const bits = new Uint32Array(new Float32Array([rounded]).buffer);
-  bits[0]! += 1;
-  return new Float32Array(bits.buffer)[0]!;
-}

@@ -54,24 +54,32 @@ describe.each(BACKENDS)("boxes on %s", (backend) => {
   });
 
   const nmsCases = expected.nms.map((c, i) => [i, c] as const);
-  it.each(nmsCases)("nms and batched_nms keep torchvision's indices (case %i)", async (_, c) => {
+  it.each(nmsCases)("nms and batched_nms keep torchvision's indices (case %i)", (_, c) => {
     const boxes = tf.tensor2d(c.boxes);
     const scores = tf.tensor1d(c.scores);
-    expect(Array.from((await nms(boxes, scores, c.iouThreshold)).dataSync())).toEqual(c.nms);
-    const kept = await batchedNms(boxes, scores, tf.tensor1d(c.idxs, "int32"), c.iouThreshold);
+    expect(Array.from((nms(boxes, scores, c.iouThreshold)).dataSync())).toEqual(c.nms);
+    const kept = batchedNms(boxes, scores, tf.tensor1d(c.idxs, "int32"), c.iouThreshold);
     expect(kept.dtype).toBe("int32");
     expect(Array.from(kept.dataSync())).toEqual(c.batchedNms);
   });
 
-  it("a pair exactly at the IoU threshold survives, as torchvision's `>` rule says", async () => {
+  it("a pair exactly at the IoU threshold survives, as torchvision's `>` rule says", () => {
     const tie = expected.nms[expected.nms.length - 1]!;
     expect(tie.batchedNms).toContain(1);
   });
 
-  it("an IoU threshold of 1 suppresses nothing, and no boxes give no indices", async () => {
+  it("an IoU threshold of 1 suppresses nothing, and no boxes give no indices", () => {
     const boxes = tf.tensor2d([[0, 0, 1, 1], [0, 0, 1, 1]]);
-    expect(Array.from((await nms(boxes, tf.tensor1d([0.2, 0.9]), 1)).dataSync())).toEqual([1, 0]);
-    const none = await batchedNms(tf.tensor2d([], [0, 4]), tf.tensor1d([]), tf.tensor1d([], "int32"), 0.5);
+    expect(Array.from((nms(boxes, tf.tensor1d([0.2, 0.9]), 1)).dataSync())).toEqual([1, 0]);
+    const none = batchedNms(tf.tensor2d([], [0, 4]), tf.tensor1d([]), tf.tensor1d([], "int32"), 0.5);
     expect(none.shape).toEqual([0]);
+  });
+
+  it("keeps at most maxOutputSize boxes, none scored at or below scoreThreshold", () => {
+    const boxes = tf.tensor2d([[0, 0, 1, 1], [2, 2, 3, 3], [4, 4, 5, 5], [6, 6, 7, 7]]);
+    const scores = tf.tensor1d([0.9, -1, 0.5, 0.7]);
+    expect(Array.from(nms(boxes, scores, 0.5, 2, -1).dataSync())).toEqual([0, 3]);
+    expect(Array.from(nms(boxes, scores, 0.5, 10, -1).dataSync())).toEqual([0, 3, 2]);
+    expect(Array.from(nms(boxes, scores, 1, 10, -1).dataSync())).toEqual([0, 3, 2]);
   });
 });
