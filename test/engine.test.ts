@@ -69,7 +69,7 @@ function facts(overrides: Partial<EngineFacts> = {}): EngineFacts {
     installed: { "tensorflow-gpu": null, tensorflow: "4.22.0", wasm: "4.22.0", cpu: "4.22.0" },
     nativeSetup: null,
     gpu: { nvidiaDriver: null, cudaRuntime: null, cudnn: null },
-    setupCommand: "node /p/scripts/install-engine.mjs",
+    setupCommand: "node /p/src/engine/install-engine.mjs",
     ...overrides,
   };
 }
@@ -112,13 +112,13 @@ describe("doctorReport", () => {
     const tensorflow = entry(doctorReport(facts({ nativeSetup })), "tensorflow");
     expect(tensorflow.reason).toContain("No matching distribution");
     expect(tensorflow.fix).toContain("tensorflow-cpu 2.9 or later");
-    expect(tensorflow.fix).toContain("node /p/scripts/install-engine.mjs --retry");
+    expect(tensorflow.fix).toContain("node /p/src/engine/install-engine.mjs --retry");
   });
 
   it("install scripts never ran: the fix is to run the set-up", () => {
     const tensorflow = entry(doctorReport(facts()), "tensorflow");
     expect(tensorflow.reason).toMatch(/install scripts did not run/);
-    expect(tensorflow.fix).toBe("node /p/scripts/install-engine.mjs");
+    expect(tensorflow.fix).toBe("node /p/src/engine/install-engine.mjs");
   });
 
   it("tfjs-node left out: the fix is to install optional dependencies", () => {
@@ -170,7 +170,7 @@ describe("native tensorflow engine", () => {
   it("loads as backend `tensorflow` on the engine detc's @tensorflow/tfjs uses", async (context) => {
     const setup = readNativeSetup();
     if (setup?.engine !== "tensorflow") {
-      const why = setup ? `install-time set-up chose ${setup.engine}: ${setup.how}` : "scripts/install-engine.mjs has not set it up here";
+      const why = setup ? `install-time set-up chose ${setup.engine}: ${setup.how}` : "src/engine/install-engine.mjs has not set it up here";
       return context.skip(`no native engine on this machine (${why})`);
     }
     const selection = await selectBackend("auto");

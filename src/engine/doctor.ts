@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { selectBackend, type BackendSelection, type EngineAttempt } from "./backend.js";
 import { ENGINE_PACKAGES, ENGINES, type EngineName } from "./engines.js";
 
-/** What scripts/install-engine.mjs recorded in `@tensorflow/tfjs-node/deps/detc-engine.json`. */
+/** What src/engine/install-engine.mjs recorded in `@tensorflow/tfjs-node/deps/detc-engine.json`. */
 export interface NativeSetup {
   readonly engine: "tensorflow" | "wasm";
   /** TensorFlow version of the native engine it set up. */
@@ -210,7 +210,7 @@ function gpuFacts(): GpuFacts {
 
 /** The set-up script, found upwards from this module (src/engine/ in development, a dist/ bundle when built). */
 function setupScriptPath(): string {
-  const relative = join("scripts", "install-engine.mjs");
+  const relative = join("src", "engine", "install-engine.mjs");
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     if (existsSync(join(dir, relative))) return join(dir, relative);
     if (dirname(dir) === dir) return relative;

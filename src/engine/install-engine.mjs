@@ -26,7 +26,7 @@ import { homedir } from "node:os";
 import { basename, delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const projectRoot = fileURLToPath(new URL("..", import.meta.url));
+const projectRoot = fileURLToPath(new URL("../..", import.meta.url));
 const startedAt = Date.now();
 
 /** The C API tfjs-node 4.x is written against is TF 2.9's; later 2.x releases keep it. */
