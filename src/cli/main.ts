@@ -3,8 +3,15 @@
 import { Command, CommanderError } from "commander";
 import { registerBackbones } from "./commands/backbones.js";
 import { registerCheck } from "./commands/check.js";
+import { registerDiagram } from "./commands/diagram.js";
 import { registerDoctor } from "./commands/doctor.js";
+import { registerEmit } from "./commands/emit.js";
 import { registerEval } from "./commands/evaluate.js";
+import { registerExport } from "./commands/export.js";
+import { registerFmt } from "./commands/fmt.js";
+import { registerForward } from "./commands/forward.js";
+import { registerLsp } from "./commands/lsp.js";
+import { registerPlot } from "./commands/plot.js";
 import { registerPredict } from "./commands/predict.js";
 import { registerRun } from "./commands/run.js";
 import { registerSummary } from "./commands/summary.js";
@@ -24,12 +31,19 @@ const program = new Command("detc")
 
 registerCheck(program);
 registerTaps(program);
+registerFmt(program);
+registerLsp(program);
 registerBackbones(program);
 registerRun(program);
 registerEval(program);
 registerPredict(program);
+registerDiagram(program);
+registerPlot(program);
+registerExport(program);
+registerForward(program);
 registerSummary(program);
 registerDoctor(program);
+registerEmit(program);
 
 try {
   await program.parseAsync();

@@ -8,6 +8,7 @@ import { ENGINES, ENGINE_PACKAGES, type EngineChoice, type EngineName } from "./
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerWasmKernels } from "./wasm-kernels/index.js";
 
 const CANDIDATES: Readonly<Record<EngineChoice, readonly EngineName[]>> = {
   auto: ENGINES,
@@ -89,6 +90,7 @@ async function loadWasm(): Promise<string> {
     wasmPathsSet = true;
   }
   if (!(await tf.setBackend("wasm"))) throw new Error("the wasm backend failed to initialise");
+  registerWasmKernels(); // the gradients wasm lacks, and faster products: without them it cannot train
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const threads = wasm.getThreadsCount();
   return `${simd ? "SIMD" : "no SIMD"}, ${threads} thread${threads === 1 ? "" : "s"}`;

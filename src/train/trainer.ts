@@ -14,6 +14,7 @@ import { trainingSubset } from "../data/dataset.js";
 import { batches, loadExamples, stepsPerEpoch } from "../data/loader.js";
 import type { ExampleOptions } from "../data/transforms.js";
 import { buildFasterRCNN, type FasterRCNN } from "../detection/faster-rcnn.js";
+import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { CheckpointError, readCheckpoint, restoreVariables, saveCheckpoint } from "./checkpoint.js";
 import type { SpecDatasets } from "./datasets.js";
 import { evaluateModel, type EvaluationResult } from "./evaluate.js";
@@ -29,6 +30,12 @@ export interface TrainOptions {
   /** Stop after this many steps in all (a cap on `epochs`). */
   readonly maxSteps?: number;
   readonly resume: boolean;
+  /** The spec's folder, which its `backbone … weights "FILE"` is relative to. */
+  readonly specDir?: string;
+  /** A torchvision Faster R-CNN state dict to start from (`--init`), over the backbone's weights. */
+  readonly init?: string;
+  /** How the starting weights fit, one line block per file (`formatWeightsReport`). */
+  readonly onWeightsLoaded?: (report: WeightsReport) => void;
   /** Asked after every step; true saves a checkpoint and ends the run early (Ctrl-C). */
   readonly shouldStop?: () => boolean;
   readonly onStep?: (progress: StepProgress) => void;
@@ -90,6 +97,9 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
   const model = buildFasterRCNN(spec, { seed });
   const sgd = new SGD(settings.momentum as number, settings.weight_decay as number);
   try {
+    // A resumed run's checkpoint holds every variable, so starting weights would be overwritten.
+    if (!(options.resume && existsSync(checkpointPath)))
+      for (const report of initialiseWeights(model, { specDir: options.specDir ?? ".", init: options.init })) options.onWeightsLoaded?.(report);
     const variables = model.variables();
     const trainable = model.trainableVariables();
     const byTfName = new Map(trainable.map((v) => [v.name, v]));

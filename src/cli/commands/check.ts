@@ -1,8 +1,8 @@
-/** `detc check FILE…`: diagnostics with code frames, or the inferred feature pyramid. */
+/** `detc check FILE…`: diagnostics with code frames, or the inferred feature pyramid; JSON or GitHub annotations for tools. */
 import Table from "cli-table3";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { checkSource, type CheckResult } from "../../check/index.js";
-import { errorCount } from "../../check/diagnostic.js";
+import { errorCount, type Diagnostic, type Severity } from "../../check/diagnostic.js";
 import type { DetectorSummary } from "../../check/summary.js";
 import { readText, writeJson } from "../io.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
@@ -90,17 +90,25 @@ export function registerCheck(program: Command): void {
     )
     .argument("<files...>", ".det files")
     .option("--json", "machine-readable output (see README for the schema)")
+    .addOption(
+      new Option("--format <format>", "human: code frames and the pyramid; github: GitHub Actions annotations")
+        .choices(["human", "github"])
+        .default("human")
+        .conflicts("json"),
+    )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ detc check examples/*.det\n  $ detc check my.det --json | jq '.files[0].detectors[0].levels'",
+      "\nExamples:\n  $ detc check examples/*.det\n  $ detc check my.det --json | jq '.files[0].detectors[0].levels'\n" +
+        "  $ detc check --format github specs/*.det   # in a GitHub Actions step",
     )
-    .action((paths: string[], options: { json?: boolean }) => {
+    .action((paths: string[], options: { json?: boolean; format: "human" | "github" }) => {
       const files = paths.map((path) => {
         const source = readText(path);
         return { path, source, result: checkSource(source) };
       });
       const errors = files.reduce((n, f) => n + errorCount(f.result.diagnostics), 0);
       if (options.json) writeJson(checkJson(files));
+      else if (options.format === "github") process.stdout.write(renderGithub(files));
       else process.stdout.write(renderHuman(files, colors(process.stdout)));
       process.exitCode = errors > 0 ? 1 : 0;
     });
@@ -125,4 +133,29 @@ function renderHuman(files: readonly CheckedFile[], c: Colors): string {
       : c.green(`ok`);
   out.push(`${status}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""} in ${files.length} file${files.length === 1 ? "" : "s"}`);
   return out.join("\n") + "\n";
+}
+
+const GITHUB_COMMAND: Record<Severity, string> = { error: "error", warning: "warning", info: "notice" };
+
+/** GitHub's workflow-command escaping: data escapes `%` and line breaks, properties also `:` and `,`. */
+const escapeData = (text: string) => text.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+const escapeProperty = (text: string) => escapeData(text).replace(/:/g, "%3A").replace(/,/g, "%2C");
+
+/** One `::error file=…,line=…::message` line per diagnostic, which GitHub Actions shows on the diff. */
+export function githubAnnotation(d: Diagnostic, path: string): string {
+  const { start, end } = d.primary.span;
+  const properties = [
+    `file=${escapeProperty(path)}`,
+    `line=${start.line}`,
+    `col=${start.column}`,
+    `endLine=${end.line}`,
+    `endColumn=${end.column}`,
+    `title=${escapeProperty(d.code)}`,
+  ].join(",");
+  const message = d.hint === undefined ? d.message : `${d.message}\nhelp: ${d.hint}`;
+  return `::${GITHUB_COMMAND[d.severity]} ${properties}::${escapeData(message)}`;
+}
+
+function renderGithub(files: readonly CheckedFile[]): string {
+  return files.flatMap(({ path, result }) => result.diagnostics.map((d) => githubAnnotation(d, path) + "\n")).join("");
 }

@@ -29,6 +29,7 @@ function printStats(stats: Record<string, number>, extra: string): void {
 
 interface EvalOptions {
   weights?: string;
+  init?: string;
   annotations?: string;
   detections?: string;
   detector?: string;
@@ -47,6 +48,7 @@ export function registerEval(program: Command): void {
     )
     .argument("[file]", "a .det spec")
     .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
+    .option("--init <file>", "instead of --weights: a torchvision Faster R-CNN state dict (.pth or .safetensors)")
     .option("--annotations <gt.json>", "COCO ground truth (with --detections)")
     .option("--detections <dt.json>", "COCO results: [{image_id, category_id, bbox, score}]")
     .option("--detector <name>", "which detector of the file (when it has several)")
@@ -67,10 +69,11 @@ export function registerEval(program: Command): void {
         if (options.json) return writeJson(stats);
         return printStats({ ...stats }, "");
       }
-      if (!file || !options.weights) throw new UsageError("give a spec and --weights, or --annotations and --detections");
+      if (!file || (options.weights === undefined) === (options.init === undefined))
+        throw new UsageError("give a spec and one of --weights or --init, or --annotations and --detections");
       const { spec, dir } = loadSpec(file, options.detector);
       await startEngine(options.backend, options.json === true);
-      const model = await loadModel(spec, options.weights);
+      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init });
       const { loadSpecDatasets } = await import("../../train/datasets.js");
       const { evaluateModel } = await import("../../train/evaluate.js");
       const { val } = await loadSpecDatasets(spec, dir);
@@ -82,14 +85,25 @@ export function registerEval(program: Command): void {
     });
 }
 
-/** A model with a checkpoint's weights (it must have been written for this spec). */
-export async function loadModel(spec: import("../../check/detector-spec.js").DetectorSpec, weights: string) {
+/**
+ * A model with a checkpoint's weights (it must have been written for this spec), or without one,
+ * initialised from the spec's backbone weights and `--init`'s detector weights (reports on stderr).
+ */
+export async function loadModel(
+  spec: import("../../check/detector-spec.js").DetectorSpec,
+  weights: string | undefined,
+  initial: { specDir: string; init?: string } = { specDir: "." },
+) {
   const { buildFasterRCNN } = await import("../../detection/faster-rcnn.js");
-  const { readCheckpoint, restoreVariables } = await import("../../train/checkpoint.js");
-  const saved = readCheckpoint(weights);
   const model = buildFasterRCNN(spec);
   try {
-    restoreVariables(weights, model.variables(), saved.variables);
+    if (weights !== undefined) {
+      const { readCheckpoint, restoreVariables } = await import("../../train/checkpoint.js");
+      restoreVariables(weights, model.variables(), readCheckpoint(weights).variables);
+    } else {
+      const { formatWeightsReport, initialiseWeights } = await import("../../weights/load-weights.js");
+      for (const report of initialiseWeights(model, initial)) process.stderr.write(formatWeightsReport(report) + "\n");
+    }
   } catch (error) {
     model.dispose();
     throw error;

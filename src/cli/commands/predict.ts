@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
-import { writeJson } from "../io.js";
+import { UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { loadModel } from "./evaluate.js";
 
@@ -36,7 +36,8 @@ async function drawDetections(
 }
 
 interface PredictOptions {
-  weights: string;
+  weights?: string;
+  init?: string;
   draw?: string;
   detector?: string;
   backend: string;
@@ -51,7 +52,8 @@ export function registerPredict(program: Command): void {
     .description("Run the detector on each image; print the boxes (x1, y1, x2, y2 in the image's pixels), labels and scores.")
     .argument("<file>", "a .det spec")
     .argument("<images...>", "JPEG or PNG files")
-    .requiredOption("--weights <checkpoint>", "a checkpoint written by `detc run`")
+    .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
+    .option("--init <file>", "instead of --weights: a torchvision Faster R-CNN state dict (.pth or .safetensors)")
     .option("--draw <dir>", "also write each image with its boxes, labels and scores drawn")
     .option("--min-score <score>", "hide detections below this score", "0.5")
     .option("--detector <name>", "which detector of the file (when it has several)")
@@ -62,11 +64,12 @@ export function registerPredict(program: Command): void {
       "\nExamples:\n  $ detc predict examples/quickstart.det --weights runs/quickstart/checkpoint.safetensors img.png --draw out/",
     )
     .action(async (file: string, images: string[], options: PredictOptions) => {
-      const { spec } = loadSpec(file, options.detector);
+      if ((options.weights === undefined) === (options.init === undefined)) throw new UsageError("give one of --weights or --init");
+      const { spec, dir } = loadSpec(file, options.detector);
       const minScore = Number(options.minScore);
       await startEngine(options.backend, options.json === true);
       const { decodeImageFile } = await import("../../data/images.js");
-      const model = await loadModel(spec, options.weights);
+      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init });
       const className = (label: number) => spec.classes.names?.[label - 1] ?? `class ${label}`;
       const results = [];
       try {

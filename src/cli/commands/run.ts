@@ -5,12 +5,14 @@ import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
 import { UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
+import { writeCurves } from "./plot.js";
 import { colors } from "../style.js";
 
 interface RunOptions {
   out?: string;
   maxSteps?: string;
   resume?: boolean;
+  init?: string;
   json?: boolean;
   backend: string;
   detector?: string;
@@ -31,13 +33,14 @@ export function registerRun(program: Command): void {
         "multi-step decay) on the spec's dataset (the built-in synthetic set when it names none),\n" +
         "evaluating COCO mAP on the validation split after every epoch. Writes to --out:\n" +
         "checkpoint.safetensors (atomically, every `train checkpoint_every` steps and at each epoch's\n" +
-        "end) and metrics.jsonl (one line per step and per evaluation). Ctrl-C saves a checkpoint and stops;\n" +
+        "end), metrics.jsonl (one line per step and per evaluation) and curves.svg (`detc plot`). Ctrl-C saves a checkpoint and stops;\n" +
         "--resume continues from the last checkpoint.",
     )
     .argument("<file>", "a .det spec")
     .option("--out <dir>", "output folder (default: runs/<detector>)")
     .option("--max-steps <n>", "stop after this many steps in all")
     .option("--resume", "continue from the checkpoint in --out")
+    .option("--init <file>", "start from a torchvision Faster R-CNN state dict (.pth or .safetensors)")
     .option("--detector <name>", "which detector of the file (when it has several)")
     .option(...BACKEND_OPTION)
     .option("--json", "print the final result as JSON")
@@ -52,6 +55,7 @@ export function registerRun(program: Command): void {
       await startEngine(options.backend, false);
       const { loadSpecDatasets } = await import("../../train/datasets.js");
       const { train } = await import("../../train/trainer.js");
+      const { formatWeightsReport } = await import("../../weights/load-weights.js");
       const datasets = await loadSpecDatasets(spec, dir);
       for (const warning of [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)])
         process.stderr.write(`warning: ${warning.file}: ${warning.record}: ${warning.message}\n`);
@@ -78,6 +82,9 @@ export function registerRun(program: Command): void {
         outDir,
         maxSteps,
         resume: options.resume === true,
+        specDir: dir,
+        init: options.init,
+        onWeightsLoaded: (report) => process.stderr.write(formatWeightsReport(report) + "\n"),
         shouldStop: () => stopRequested,
         onStep: (p) => {
           const fields = {
@@ -106,6 +113,7 @@ export function registerRun(program: Command): void {
       });
       if (started) bar.stop();
       process.off("SIGINT", stop);
+      await writeCurves(outDir, join(outDir, "curves.svg"));
       const summary = { detector: spec.name, outDir, steps: result.steps, resumedFrom: result.resumedFrom, checkpoint: result.checkpoint, evaluation: result.evaluation ?? null };
       if (options.json) writeJson(summary);
       else

@@ -2,21 +2,12 @@
 import Table from "cli-table3";
 import type { Command } from "commander";
 import { backbones, findBackbone } from "../../zoo/index.js";
-import { countParameters, modulePaths, resolveTap } from "../../zoo/graph.js";
-import { inferTypes, ShapeError } from "../../zoo/infer.js";
+import { countParameters } from "../../zoo/graph.js";
+import { ShapeError } from "../../zoo/infer.js";
+import { tapPoints, type TapPoint } from "../../zoo/tap-points.js";
 import { didYouMean, suggestionList } from "../../check/suggest.js";
 import { UsageError, writeJson } from "../io.js";
 import { colors, thousands } from "../style.js";
-
-export interface TapPoint {
-  readonly node: string;
-  /** For a module path (`layer3`), the node it stands for (`layer3.5.relu_2`). */
-  readonly resolvesTo?: string;
-  readonly channels: number;
-  readonly height: number;
-  readonly width: number;
-  readonly stride: number;
-}
 
 export function parseInputSize(text: string): [number, number] {
   const match = /^(\d+)(?:x(\d+))?$/.exec(text.trim());
@@ -25,35 +16,19 @@ export function parseInputSize(text: string): [number, number] {
   return [height, match[2] === undefined ? height : Number(match[2])];
 }
 
-export function tapPoints(name: string, input: [number, number]): { parameters: number; taps: TapPoint[] } {
+function backboneTaps(name: string, input: [number, number]): { parameters: number; taps: TapPoint[] } {
   const backbone = findBackbone(name);
   if (!backbone) {
     const hint = didYouMean(suggestionList(name, backbones.map((b) => b.name))) ?? "run `detc backbones` to list them";
     throw new UsageError(`unknown backbone "${name}": ${hint}`);
   }
   const graph = backbone.graph();
-  let types;
   try {
-    types = inferTypes(graph, input);
+    return { parameters: countParameters(graph.nodes), taps: tapPoints(graph, input) };
   } catch (error) {
     if (error instanceof ShapeError) throw new UsageError(`input ${input.join("×")} is too small for ${name}: ${error.message}`);
     throw error;
   }
-  const byResolved = new Map<string, string[]>();
-  for (const path of modulePaths(graph)) {
-    const node = resolveTap(graph, path)!.name;
-    byResolved.set(node, [...(byResolved.get(node) ?? []), path]);
-  }
-  const taps: TapPoint[] = [];
-  for (const node of graph.nodes) {
-    const type = types.get(node.name)!;
-    if (!node.visible || node.op.kind === "input" || type.layout !== "nchw" || type.stride === null) continue;
-    const [, channels, height, width] = type.shape as [number, number, number, number];
-    taps.push({ node: node.name, channels, height, width, stride: type.stride });
-    for (const path of byResolved.get(node.name) ?? [])
-      taps.push({ node: path, resolvesTo: node.name, channels, height, width, stride: type.stride });
-  }
-  return { parameters: countParameters(graph.nodes), taps };
 }
 
 export function registerTaps(program: Command): void {
@@ -71,7 +46,7 @@ export function registerTaps(program: Command): void {
     .addHelpText("after", "\nExamples:\n  $ detc taps resnet50\n  $ detc taps mobilenet_v3_large --input 512 --json")
     .action((name: string, options: { input: string; json?: boolean }) => {
       const input = parseInputSize(options.input);
-      const { parameters, taps } = tapPoints(name, input);
+      const { parameters, taps } = backboneTaps(name, input);
       if (options.json) {
         writeJson({ backbone: name, input, parameters, taps });
         return;

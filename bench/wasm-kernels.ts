@@ -1,0 +1,194 @@
+/**
+ * Our WASM training kernels (src/engine/wasm-kernels/) against what wasm runs without them: a
+ * training step of examples/quickstart.det at batch 2, and each kernel at shapes from the zoo's
+ * networks and the detector's heads, against the backend's own kernel (where it has one) and the
+ * pure-JS cpu backend. Without ours, the kernels wasm lacks run the cpu backend's kernel on copies
+ * of their inputs, the only way wasm trains at all.
+ *
+ * Times are CPU time of this process (the WASM backend runs on one thread), the least of several
+ * runs: stable when other processes share the machine, the same as wall time when none do.
+ */
+import { readFileSync } from "node:fs";
+import * as tf from "@tensorflow/tfjs";
+import { checkSource } from "../src/check/index.js";
+import { syntheticDataset } from "../src/data/synthetic.js";
+import { prepareExample } from "../src/data/transforms.js";
+import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
+import { seededRandom } from "../src/detection/random.js";
+import { selectBackend } from "../src/engine/backend.js";
+import { registerWasmKernels, unregisterWasmKernels, WASM_KERNELS } from "../src/engine/wasm-kernels/index.js";
+
+/** Milliseconds of process CPU time `run` takes, the least of `runs` runs after one warm-up. */
+function cpuMilliseconds(run: () => void, runs: number): number {
+  run();
+  let least = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const start = process.cpuUsage();
+    run();
+    const used = process.cpuUsage(start);
+    least = Math.min(least, (used.user + used.system) / 1000);
+  }
+  return least;
+}
+
+/** For kernels wasm lacks: the cpu backend's kernel, run on copies of the inputs. */
+function registerCpuStandIns(): string[] {
+  const missing = WASM_KERNELS.map((k) => k.kernelName).filter((name) => !tf.getKernel(name, "wasm"));
+  for (const kernelName of missing) {
+    const cpuKernel = tf.getKernel(kernelName, "cpu");
+    tf.registerKernel({
+      kernelName,
+      backendName: "wasm",
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const wasm = backend as tf.KernelBackend & { makeOutput(shape: number[], dtype: tf.DataType, offset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo };
+        const cpu = tf.findBackend("cpu")!;
+        const copies = Object.fromEntries(
+          Object.entries(inputs).map(([name, t]) => [name, { dataId: cpu.write(wasm.readSync(t!.dataId), t!.shape, t!.dtype), shape: t!.shape, dtype: t!.dtype }]),
+        );
+        const out = cpuKernel.kernelFunc({ inputs: copies, backend: cpu, attrs }) as tf.TensorInfo;
+        const result = wasm.makeOutput(out.shape, out.dtype, undefined, cpu.readSync(out.dataId));
+        for (const t of [...Object.values(copies), out]) cpu.disposeData(t.dataId);
+        return result;
+      },
+    });
+  }
+  return missing;
+}
+
+async function trainingStepLines(): Promise<string[]> {
+  const spec = checkSource(readFileSync(new URL("../examples/quickstart.det", import.meta.url), "utf8")).detectors[0]!.spec;
+  const size = spec.input.kind === "exact" ? spec.input.height : spec.input.min;
+  const samples = syntheticDataset("train", { imageSize: size, trainCount: 2 }).samples;
+  const options = { minSize: size, maxSize: size, flipProbability: 0, training: true };
+  const examples = await Promise.all(samples.map(async (s, i) => prepareExample(s, await s.loadImage(), options, seededRandom(i))));
+  const model = buildFasterRCNN(spec);
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => {
+      const losses = model.computeLosses(examples.map((e) => e.image), examples.map((e) => ({ boxes: e.boxes, labels: e.labels })));
+      return tf.addN(Object.values(losses)) as tf.Scalar;
+    }, model.trainableVariables());
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  try {
+    unregisterWasmKernels();
+    const standIns = registerCpuStandIns();
+    const without = cpuMilliseconds(step, 1);
+    standIns.forEach((name) => tf.unregisterKernel(name, "wasm"));
+    registerWasmKernels();
+    const withOurs = cpuMilliseconds(step, 5);
+    return [
+      `quickstart.det training step, batch 2, ${size}×${size}:`,
+      `  wasm without our kernels (cpu stand-ins for ${standIns.join(", ")})  ${without.toFixed(0).padStart(7)} ms`,
+      `  wasm with our kernels                                   ${withOurs.toFixed(0).padStart(7)} ms   (${(without / withOurs).toFixed(1)}× faster)`,
+    ];
+  } finally {
+    model.dispose();
+  }
+}
+
+interface KernelCase {
+  readonly kernelName: string;
+  readonly label: string;
+  /** Floating-point operations (a multiply-add is two); 0 where GFLOP/s says nothing. */
+  readonly flops: number;
+  readonly inputs: () => tf.NamedTensorMap;
+  readonly attrs: object;
+}
+
+const random = (shape: number[]) => tf.randomUniform(shape, -1, 1, "float32", 1);
+const convOutput = (input: number[], filter: number[], strides: number, pad: "same" | "valid", depthwise = false) =>
+  tf.backend_util.computeConv2DInfo(input as [number, number, number, number], filter as [number, number, number, number], strides, 1, pad, undefined, depthwise);
+
+/** Both gradients of a dense convolution of `input` [N, H, W, C] by `filter` [KH, KW, C, CO]. */
+function denseCases(label: string, input: number[], filter: number[], strides: number, pad: "same" | "valid"): KernelCase[] {
+  const conv = convOutput(input, filter, strides, pad);
+  const flops = 2 * tf.util.sizeFromShape(conv.outShape) * filter[0]! * filter[1]! * filter[2]!;
+  return [
+    { kernelName: tf.Conv2DBackpropFilter, label, flops, inputs: () => ({ x: random(input), dy: random(conv.outShape) }), attrs: { strides, pad, dataFormat: "NHWC", filterShape: filter } },
+    { kernelName: tf.Conv2DBackpropInput, label, flops, inputs: () => ({ dy: random(conv.outShape), filter: random(filter) }), attrs: { strides, pad, dataFormat: "NHWC", inputShape: input } },
+  ];
+}
+
+function depthwiseCases(label: string, input: number[], filter: number[], strides: number, pad: "same" | "valid"): KernelCase[] {
+  const conv = convOutput(input, filter, strides, pad, true);
+  const flops = 2 * tf.util.sizeFromShape(conv.outShape) * filter[0]! * filter[1]!;
+  const attrs = { strides, pad, dilations: 1 };
+  return [
+    { kernelName: tf.DepthwiseConv2dNativeBackpropFilter, label, flops, inputs: () => ({ x: random(input), dy: random(conv.outShape) }), attrs: { ...attrs, filterShape: filter } },
+    { kernelName: tf.DepthwiseConv2dNativeBackpropInput, label, flops, inputs: () => ({ dy: random(conv.outShape), filter: random(filter) }), attrs: { ...attrs, inputShape: input } },
+  ];
+}
+
+function matMulCase(label: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean): KernelCase {
+  const [m, k] = transposeA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
+  const n = transposeB ? b.at(-2)! : b.at(-1)!;
+  const batch = Math.max(tf.util.sizeFromShape(a.slice(0, -2)), tf.util.sizeFromShape(b.slice(0, -2)));
+  return { kernelName: tf.BatchMatMul, label, flops: 2 * batch * m * n * k, inputs: () => ({ a: random(a), b: random(b) }), attrs: { transposeA, transposeB } };
+}
+
+/** Shapes of a quickstart.det training step (resnet18 to layer2 at 128×128, batch 2), and the zoo's depthwise convolutions. */
+const KERNEL_CASES: readonly KernelCase[] = [
+  ...denseCases("conv1 7×7/2 3→64 (pre-padded) @134²", [2, 134, 134, 3], [7, 7, 3, 64], 2, "valid"),
+  ...denseCases("layer1 3×3 64→64 @32²", [2, 32, 32, 64], [3, 3, 64, 64], 1, "same"),
+  ...denseCases("layer2.0 3×3/2 64→128 (pre-padded) @34²", [2, 34, 34, 64], [3, 3, 64, 128], 2, "valid"),
+  ...denseCases("layer2.0 downsample 1×1/2 64→128 @32²", [2, 32, 32, 64], [1, 1, 64, 128], 2, "valid"),
+  ...denseCases("layer2 / RPN 3×3 128→128 @16²", [2, 16, 16, 128], [3, 3, 128, 128], 1, "same"),
+  ...depthwiseCases("MobileNet 3×3 dw 72 ch @32²", [2, 32, 32, 72], [3, 3, 72, 1], 1, "same"),
+  ...depthwiseCases("MobileNet 3×3/2 dw 64 ch (pre-padded) @66²", [2, 66, 66, 64], [3, 3, 64, 1], 2, "valid"),
+  ...depthwiseCases("ConvNeXt 7×7 dw 96 ch @32²", [2, 32, 32, 96], [7, 7, 96, 1], 1, "same"),
+  matMulCase("box head x·W (forward: the backend's fast case)", [128, 6272], [6272, 128], false, false),
+  matMulCase("box head dy·Wᵀ", [128, 128], [6272, 128], false, true),
+  matMulCase("box head xᵀ·dy", [128, 6272], [128, 128], true, false),
+  matMulCase("batched [8, 128, 128]·[8, 128, 128]", [8, 128, 128], [8, 128, 128], false, false),
+  {
+    kernelName: tf.UnsortedSegmentSum,
+    label: "tf.gather's gradient: 20000 rows of 4 into 12000",
+    flops: 0,
+    inputs: () => ({ x: random([20000, 4]), segmentIds: tf.randomUniform([20000], 0, 12000, "int32", 2) }),
+    attrs: { numSegments: 12000 },
+  },
+];
+
+/** Least CPU ms of the kernel on the current backend, or null where it has none. */
+function kernelMilliseconds(c: KernelCase, runs: number): number | null {
+  if (!tf.getKernel(c.kernelName, tf.getBackend())) return null;
+  const inputs = c.inputs();
+  try {
+    return cpuMilliseconds(() => tf.dispose(tf.engine().runKernel(c.kernelName, inputs, c.attrs as tf.NamedAttrMap)), runs);
+  } finally {
+    tf.dispose(Object.values(inputs));
+  }
+}
+
+async function kernelLines(): Promise<string[]> {
+  const timings = new Map<KernelCase, { ours: number; builtin: number | null; cpu: number }>();
+  unregisterWasmKernels();
+  const builtin = KERNEL_CASES.map((c) => kernelMilliseconds(c, 5));
+  registerWasmKernels();
+  const ours = KERNEL_CASES.map((c) => kernelMilliseconds(c, 10)!);
+  await tf.setBackend("cpu");
+  const cpu = KERNEL_CASES.map((c) => kernelMilliseconds(c, 1)!);
+  await tf.setBackend("wasm");
+  KERNEL_CASES.forEach((c, i) => timings.set(c, { ours: ours[i]!, builtin: builtin[i]!, cpu: cpu[i]! }));
+
+  const cell = (ms: number | null, flops: number) =>
+    ms === null ? "—".padStart(20) : `${ms.toFixed(2).padStart(9)} ms${flops ? `${(flops / ms / 1e6).toFixed(1).padStart(6)} GF/s` : " ".repeat(10)}`;
+  const lines = [`${"kernel / shape".padEnd(78)}${"ours".padStart(23)}${"wasm's own".padStart(23)}${"cpu backend".padStart(23)}   speed-up`];
+  for (const [c, { ours: mine, builtin: theirs, cpu: js }] of timings) {
+    const previous = theirs ?? js;
+    lines.push(`${`${c.kernelName} ${c.label}`.padEnd(78)}${cell(mine, c.flops)}   ${cell(theirs, c.flops)}   ${cell(js, c.flops)}   ${(previous / mine).toFixed(1).padStart(6)}×`);
+  }
+  lines.push("(speed-up: over wasm's own kernel, or over the cpu backend where wasm has none)");
+  return lines;
+}
+
+export async function benchWasmKernels(): Promise<string[]> {
+  const previousBackend = tf.getBackend();
+  await selectBackend("wasm");
+  try {
+    return [...(await trainingStepLines()), "", ...(await kernelLines())];
+  } finally {
+    if (previousBackend) await tf.setBackend(previousBackend);
+  }
+}

@@ -1,0 +1,63 @@
+/** `detc fmt FILE… [--check]`: rewrite .det files in their canonical form, or list those that are not. */
+import { renameSync, statSync, writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { checkSource, SYNTAX_ERROR } from "../../check/index.js";
+import { print } from "../../language/printer.js";
+import { readText } from "../io.js";
+import { renderDiagnostic } from "../render-diagnostics.js";
+import { colors } from "../style.js";
+
+/** Written beside the file and renamed over it, so a crash never leaves a half-written spec. */
+function writeAtomically(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.detc-fmt.tmp`;
+  writeFileSync(temporary, text, { mode: statSync(path).mode });
+  renameSync(temporary, path);
+}
+
+const files = (n: number) => `${n} file${n === 1 ? "" : "s"}`;
+
+export function registerFmt(program: Command): void {
+  program
+    .command("fmt")
+    .summary("format .det files canonically (comments kept)")
+    .description(
+      "Rewrite each file in canonical form: one statement per line in a fixed order (backbone, tap,\n" +
+        "fpn, in_channels, out_channels, anchors, roi, classes, input, dataset, rpn, box, train), a blank\n" +
+        "line between detectors, lists as `a, b, c`, numbers as written. Comments stay with the statement\n" +
+        "they precede or end the line of. A file with syntax errors is left untouched and its errors\n" +
+        "printed. Exits 1 on syntax errors, and with --check when a file would change.",
+    )
+    .argument("<files...>", ".det files")
+    .option("--check", "change nothing; list the files that are not formatted")
+    .addHelpText("after", "\nExamples:\n  $ detc fmt examples/*.det\n  $ detc fmt --check specs/*.det   # in CI")
+    .action((paths: string[], options: { check?: boolean }) => {
+      const c = colors(process.stdout);
+      const out: string[] = [];
+      const changed: string[] = [];
+      let broken = 0;
+      for (const path of paths) {
+        const source = readText(path);
+        const result = checkSource(source);
+        const syntaxErrors = result.diagnostics.filter((d) => d.code === SYNTAX_ERROR);
+        if (syntaxErrors.length > 0) {
+          broken++;
+          out.push(...syntaxErrors.map((d) => renderDiagnostic(d, path, source, c) + "\n"));
+          continue;
+        }
+        const formatted = print(result.file);
+        if (formatted === source) continue;
+        changed.push(path);
+        if (!options.check) writeAtomically(path, formatted);
+        out.push(options.check ? path : `${c.green("formatted")} ${path}`);
+      }
+      const unchanged = paths.length - changed.length - broken;
+      const summary = options.check
+        ? changed.length > 0
+          ? `${files(changed.length)} would be reformatted, ${files(unchanged)} already formatted`
+          : `${files(unchanged)} already formatted`
+        : `${files(changed.length)} reformatted, ${files(unchanged)} unchanged`;
+      out.push(broken > 0 ? `${summary}, ${c.red(`${files(broken)} with syntax errors (left as they are)`)}` : summary);
+      process.stdout.write(out.join("\n") + "\n");
+      process.exitCode = broken > 0 || (options.check && changed.length > 0) ? 1 : 0;
+    });
+}

@@ -1,0 +1,38 @@
+/** The diagram graph as Graphviz DOT: one cluster per part, the same colours as the SVG. */
+import { problemText } from "./layout.js";
+import type { DiagramGraph, Part } from "./model.js";
+import { FONT_FAMILY, PART_STYLE, problemColour } from "./svg.js";
+
+const quote = (text: string) => `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+/** `\l` ends a left-justified line in a DOT label. */
+const label = (lines: readonly string[]) => `"${lines.map((l) => l.replace(/\\/g, "\\\\").replace(/"/g, '\\"')).join("\\l")}\\l"`;
+
+export function diagramDot(graph: DiagramGraph): string {
+  const out = [
+    `digraph ${quote(graph.title)} {`,
+    `  label=${quote([graph.title, graph.subtitle, ...graph.unplaced.map(problemText)].join("\n"))}; labelloc=t; labeljust=l;`,
+    `  rankdir=LR; fontname=${quote(FONT_FAMILY)};`,
+    `  node [shape=box, style="rounded,filled", fontname=${quote(FONT_FAMILY)}, fontsize=11];`,
+    `  edge [fontname=${quote(FONT_FAMILY)}, fontsize=10, color="#546e7a"];`,
+  ];
+  for (const part of Object.keys(PART_STYLE) as Part[]) {
+    const nodes = graph.nodes.filter((n) => n.part === part);
+    if (nodes.length === 0) continue;
+    const style = PART_STYLE[part];
+    out.push(`  subgraph cluster_${part} {`, `    label=${quote(style.name)}; color=${quote(style.stroke)};`);
+    for (const node of nodes) {
+      const problem = problemColour(node.problems);
+      const colour = problem ? `color=${quote(problem)}, penwidth=2.5` : `color=${quote(style.stroke)}`;
+      out.push(`    ${quote(node.id)} [label=${label([node.title, ...node.lines, ...node.problems.map(problemText)])}, fillcolor=${quote(style.fill)}, ${colour}];`);
+    }
+    out.push("  }");
+  }
+  for (const edge of graph.edges) {
+    const problem = problemColour(edge.problems);
+    const text = [edge.label, ...edge.problems.map(problemText)].filter((t) => t !== "").join("\n");
+    const attributes = [...(text ? [`label=${quote(text)}`] : []), ...(problem ? [`color=${quote(problem)}`, `fontcolor=${quote(problem)}`, "penwidth=2.5"] : [])];
+    out.push(`  ${quote(edge.from)} -> ${quote(edge.to)}${attributes.length > 0 ? ` [${attributes.join(", ")}]` : ""};`);
+  }
+  out.push("}", "");
+  return out.join("\n");
+}

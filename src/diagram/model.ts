@@ -1,0 +1,304 @@
+/**
+ * A detector as a graph of blocks and tensor-carrying edges, built from the checker's analysis:
+ * input → backbone (stages or layers) → taps → FPN → RPN → RoIAlign → box head → predictor.
+ * Whatever resolves is drawn; the checker's problems are attached to the block or edge their
+ * source span points at, so a broken spec still gets a diagram that shows where it breaks.
+ */
+import type { DetectorAnalysis } from "../check/analysis.js";
+import type { Diagnostic } from "../check/diagnostic.js";
+import type { Span } from "../language/ast.js";
+import type { GraphNode } from "../zoo/graph.js";
+import type { NodeType } from "../zoo/infer.js";
+import { stages } from "../zoo/stages.js";
+
+/** The parts a torchvision user recognises; each has its own colour. */
+export type Part = "input" | "backbone" | "tap" | "fpn" | "rpn" | "roi";
+
+export type Detail = "stages" | "layers";
+
+export interface Problem {
+  readonly code: string;
+  readonly severity: "error" | "warning";
+  readonly message: string;
+}
+
+export interface DiagramNode {
+  readonly id: string;
+  readonly part: Part;
+  readonly title: string;
+  readonly lines: readonly string[];
+  readonly problems: Problem[];
+}
+
+export interface DiagramEdge {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  /** The tensor it carries (`256×100×100`), or what it means when that is no tensor. */
+  readonly label: string;
+  readonly problems: Problem[];
+}
+
+export interface DiagramGraph {
+  readonly title: string;
+  readonly subtitle: string;
+  readonly nodes: readonly DiagramNode[];
+  readonly edges: readonly DiagramEdge[];
+  /** Problems whose span is in no drawn block (dataset, training settings, …). */
+  readonly unplaced: readonly Problem[];
+}
+
+const shapeText = (channels: number, height: number, width: number) => `${channels}×${height}×${width}`;
+
+/** `C×H×W` of a spatial map, `undefined` for anything else (flattened, channels-last, unknown). */
+function mapShape(type: NodeType | undefined): [number, number, number] | undefined {
+  if (type?.layout !== "nchw" || type.shape.length !== 4) return undefined;
+  const [, channels, height, width] = type.shape as [number, number, number, number];
+  return [channels, height, width];
+}
+
+const shapeLabel = (type: NodeType | undefined) => {
+  const shape = mapShape(type);
+  return shape ? shapeText(...shape) : "";
+};
+
+function operationText(node: GraphNode): string {
+  const op = node.op;
+  switch (op.kind) {
+    case "conv2d":
+      return `conv ${op.kernel[0]}×${op.kernel[1]}${op.stride[0] > 1 ? ` /${op.stride[0]}` : ""}${op.groups > 1 ? ` g${op.groups}` : ""}`;
+    case "max_pool2d":
+      return `max-pool ${op.kernel[0]}×${op.kernel[1]} /${op.stride[0]}`;
+    case "activation":
+      return op.fn;
+    default:
+      return op.kind.replace(/_/g, " ");
+  }
+}
+
+class GraphBuilder {
+  readonly nodes: DiagramNode[] = [];
+  readonly edges: DiagramEdge[] = [];
+
+  node(id: string, part: Part, title: string, lines: readonly string[]): string {
+    this.nodes.push({ id, part, title, lines, problems: [] });
+    return id;
+  }
+
+  edge(from: string, to: string, label: string): string {
+    const base = `${from}->${to}`;
+    const repeats = this.edges.filter((e) => e.id === base || e.id.startsWith(`${base}#`)).length;
+    const id = repeats === 0 ? base : `${base}#${repeats}`;
+    this.edges.push({ id, from, to, label, problems: [] });
+    return id;
+  }
+}
+
+/** Where in the source a block or edge comes from, so diagnostics can find it. */
+interface Anchor {
+  readonly span: Span;
+  readonly target: string;
+}
+
+export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly Diagnostic[], detail: Detail = "stages"): DiagramGraph {
+  const g = new GraphBuilder();
+  const anchors: Anchor[] = [];
+  const at = (span: Span | undefined, target: string | undefined) => {
+    if (span && target) anchors.push({ span, target });
+  };
+  const { statements, input, graph, types } = analysis;
+
+  const inputId = g.node("input", "input", "input image", [
+    `${input.paddedHeight}×${input.paddedWidth}×3`,
+    ...(input.form === "exact" ? [] : [`resize ${input.min}–${input.max}`]),
+  ]);
+  at(statements.input?.span, inputId);
+
+  // Backbone: the steps each tap's node needs, collapsed to stages or one block per visible layer.
+  const resolved = analysis.taps.flatMap((tap, index) => (tap.node ? [{ index, node: tap.node }] : []));
+  const producerOf = new Map<string, string>();
+  let firstBackbone: string | undefined;
+  if (graph && resolved.length > 0) {
+    const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+    if (detail === "stages") {
+      let previous = inputId;
+      let previousLabel = `${input.paddedHeight}×${input.paddedWidth}×3`;
+      stages(
+        graph,
+        resolved.map((r) => r.node.name),
+      ).forEach((stage, k) => {
+        const last = stage.nodes[stage.nodes.length - 1]!;
+        const layers = stage.nodes.filter((n) => byName.get(n)!.visible).length;
+        const id = g.node(`stage${k}`, "backbone", stage.name, [`stride ${stage.stride}`, `${layers} layer${layers === 1 ? "" : "s"}`]);
+        g.edge(previous, id, previousLabel);
+        for (const name of stage.nodes) producerOf.set(name, id);
+        previous = id;
+        previousLabel = shapeLabel(types?.get(last));
+      });
+    } else {
+      // Hidden steps (inside torchvision's leaf modules) are not layers: connect through them.
+      const visibleSources = (name: string): string[] => {
+        const node = byName.get(name)!;
+        if (node.op.kind === "input") return [inputId];
+        if (node.visible) return [name];
+        return node.inputs.flatMap(visibleSources);
+      };
+      const needed = new Set<string>();
+      const stack = resolved.map((r) => r.node.name);
+      while (stack.length > 0) {
+        const name = stack.pop()!;
+        if (needed.has(name)) continue;
+        needed.add(name);
+        stack.push(...byName.get(name)!.inputs);
+      }
+      let index = 0;
+      for (const node of graph.nodes) {
+        if (!node.visible || !needed.has(node.name) || node.op.kind === "input") continue;
+        const id = g.node(`layer${index++}`, "backbone", node.name, [operationText(node)]);
+        producerOf.set(node.name, id);
+        const sources = new Set(node.inputs.flatMap(visibleSources));
+        for (const source of sources) {
+          const label = source === inputId ? `${input.paddedHeight}×${input.paddedWidth}×3` : shapeLabel(types?.get(source));
+          g.edge(producerOf.get(source) ?? inputId, id, label);
+        }
+      }
+    }
+    firstBackbone = g.nodes.find((n) => n.part === "backbone")?.id;
+  } else {
+    const name = statements.backbone?.name?.value ?? "backbone";
+    firstBackbone = g.node("backbone", "backbone", name, [graph ? "no tap resolves" : "unknown backbone"]);
+    g.edge(inputId, firstBackbone, `${input.paddedHeight}×${input.paddedWidth}×3`);
+  }
+  at(statements.backbone?.span, firstBackbone);
+
+  // Taps: the feature maps users name; their numbers are what detc infers for them.
+  const taps = analysis.taps.map((tap, i) => {
+    const shape = mapShape(tap.type);
+    const stride = tap.type?.stride ?? undefined;
+    const lines = tap.node
+      ? [
+          ...(tap.node.name === tap.id.value ? [] : [tap.node.name]),
+          shape ? shapeText(...shape) : "not a feature map",
+          ...(stride ? [`stride ${stride}`] : []),
+        ]
+      : ["unresolved"];
+    const id = g.node(`tap${i}`, "tap", `tap ${tap.id.value}`, lines);
+    at(tap.id.span, id);
+    if (tap.node) g.edge(producerOf.get(tap.node.name) ?? firstBackbone!, id, "");
+    return { id, name: tap.id.value, shape, stride };
+  });
+  at(statements.tap?.span, taps[0]?.id);
+  at(statements.outChannels?.span, taps[taps.length - 1]?.id);
+
+  // The maps the heads read, by level name, with the edge label each carries.
+  const levels: { name: string; id: string; label: string; stride?: number }[] = [];
+  const fpn = analysis.fpnChannels;
+  if (fpn !== undefined && taps.length > 0) {
+    const lateral = taps.map((tap, i) => {
+      const id = g.node(`lateral${i}`, "fpn", "lateral 1×1 conv", [`${tap.shape?.[0] ?? "?"} → ${fpn}`]);
+      const edge = g.edge(tap.id, id, tap.shape ? shapeText(...tap.shape) : "");
+      at(statements.inChannels?.values[i]?.span, edge);
+      return id;
+    });
+    at(statements.inChannels?.span, lateral[0]);
+    at(statements.fpn?.span, lateral[0]);
+    const sized = (i: number) => (taps[i]!.shape ? shapeText(fpn, taps[i]!.shape![1], taps[i]!.shape![2]) : "");
+    // Top-down path: from the coarsest level, upsample ×2 and add the next finer lateral.
+    const last = taps.length - 1;
+    let topDown = lateral[last]!;
+    const merged: string[] = [];
+    merged[last] = topDown;
+    for (let i = last - 1; i >= 0; i--) {
+      const id = g.node(`merge${i}`, "fpn", "top-down add", ["nearest upsample ×2 + lateral"]);
+      g.edge(topDown, id, sized(i + 1));
+      g.edge(lateral[i]!, id, sized(i));
+      merged[i] = topDown = id;
+    }
+    taps.forEach((tap, i) => {
+      const id = g.node(`output${i}`, "fpn", "output 3×3 conv", [`${fpn} → ${fpn}`]);
+      g.edge(merged[i]!, id, sized(i));
+      levels.push({ name: tap.name, id, label: sized(i), stride: tap.stride });
+    });
+    const pool = analysis.levels.find((l) => l.extra);
+    if (pool) {
+      const id = g.node("pool", "fpn", "extra max-pool", ["kernel 1, stride 2", `level "${pool.name}" · stride ${pool.stride}`]);
+      g.edge(levels[last]!.id, id, levels[last]!.label);
+      levels.push({ name: pool.name, id, label: shapeText(fpn, pool.height, pool.width), stride: pool.stride });
+    }
+  } else {
+    for (const tap of taps) levels.push({ name: tap.name, id: tap.id, label: tap.shape ? shapeText(...tap.shape) : "", stride: tap.stride });
+  }
+
+  // RPN: one shared head over every level, one anchor size group per level.
+  const ratios = analysis.anchorRatios.join(", ");
+  const perLevel = Math.max(levels.length, analysis.anchorSizes.length);
+  const anchorLines = Array.from({ length: perLevel }, (_, i) => {
+    const level = levels[i];
+    const sizes = analysis.anchorSizes[i];
+    const where = level ? `${level.name}${level.stride ? ` /${level.stride}` : ""}` : "(no level)";
+    return `${where}: ${sizes ? `sizes ${sizes.join(", ")} → ${sizes.length * analysis.anchorRatios.length}/location` : "no sizes"}`;
+  });
+  const channels = analysis.headChannels;
+  const rpn = g.node("rpn", "rpn", "RPN", [`3×3 conv ${channels ?? "?"}, objectness + box deltas`, `ratios ${ratios}`, ...anchorLines]);
+  for (const level of levels) g.edge(level.id, rpn, level.label);
+  at(statements.anchors?.span, rpn);
+  at(findSettings(analysis, "rpn"), rpn);
+
+  // RoI heads: MultiScaleRoIAlign over the named levels, TwoMLPHead, FastRCNNPredictor.
+  const { outputSize, samplingRatio } = analysis.roi;
+  const roi = g.node("roi", "roi", "MultiScaleRoIAlign", [`levels ${analysis.roi.levels.join(", ")}`, `output ${outputSize}×${outputSize} · sampling ${samplingRatio}`]);
+  g.edge(rpn, roi, `proposals (≤ ${analysis.settings.rpn.post_nms_top_n_test} per image)`);
+  analysis.roi.levels.forEach((name, i) => {
+    const level = levels.find((l) => l.name === name && l.id !== "pool");
+    const edge = level ? g.edge(level.id, roi, level.label) : undefined;
+    at(statements.roi?.levels?.[i]?.span, edge ?? roi);
+  });
+  at(statements.roi?.span, roi);
+
+  const hidden = analysis.settings.box.representation_size as number;
+  const pooled = channels === undefined ? "?" : channels * outputSize * outputSize;
+  const head = g.node("boxhead", "roi", "TwoMLPHead", [`${pooled} → ${hidden} → ${hidden}`]);
+  g.edge(roi, head, `N×${channels ?? "?"}×${outputSize}×${outputSize}`);
+  at(findSettings(analysis, "box"), head);
+  const classes = analysis.numClasses;
+  const predictor = g.node("predictor", "roi", "FastRCNNPredictor", [
+    `${classes ?? "?"} classes (with background)`,
+    `scores N×${classes ?? "?"} · boxes N×${classes === undefined ? "?" : 4 * classes}`,
+  ]);
+  g.edge(head, predictor, `N×${hidden}`);
+  at(statements.classes?.span, predictor);
+
+  const unplaced = attachProblems(g, anchors, analysis, diagnostics);
+  const backboneName = analysis.backbone?.name ?? statements.backbone?.name?.value ?? "?";
+  return {
+    title: `detector ${analysis.name}`,
+    subtitle: `backbone ${backboneName} · input ${input.paddedHeight}×${input.paddedWidth}${analysis.fpnChannels !== undefined ? ` · FPN ${analysis.fpnChannels}` : ""}`,
+    nodes: g.nodes,
+    edges: g.edges,
+    unplaced,
+  };
+}
+
+function findSettings(analysis: DetectorAnalysis, section: string): Span | undefined {
+  return analysis.detector.statements.find((s) => s.kind === "Settings" && s.section.value === section)?.span;
+}
+
+const contains = (span: Span, offset: number) => span.start.offset <= offset && offset < Math.max(span.end.offset, span.start.offset + 1);
+const length = (span: Span) => span.end.offset - span.start.offset;
+
+/** Each error or warning goes to the innermost anchored span holding its primary location. */
+function attachProblems(g: GraphBuilder, anchors: readonly Anchor[], analysis: DetectorAnalysis, diagnostics: readonly Diagnostic[]): Problem[] {
+  const unplaced: Problem[] = [];
+  const detector = analysis.detector.span;
+  for (const d of diagnostics) {
+    if (d.severity === "info") continue;
+    const offset = d.primary.span.start.offset;
+    if (offset < detector.start.offset || offset > detector.end.offset) continue;
+    const problem: Problem = { code: d.code, severity: d.severity, message: d.message };
+    const anchor = anchors.filter((a) => contains(a.span, offset)).sort((a, b) => length(a.span) - length(b.span))[0];
+    const target = anchor && (g.nodes.find((n) => n.id === anchor.target) ?? g.edges.find((e) => e.id === anchor.target));
+    if (target) target.problems.push(problem);
+    else unplaced.push(problem);
+  }
+  return unplaced;
+}

@@ -1,0 +1,192 @@
+/**
+ * `detc emit torchvision`: a checked detector as the Python module the seed tutorial writes by hand
+ * (create_feature_extractor body, FeaturePyramidNetwork + LastLevelMaxPool, AnchorGenerator,
+ * MultiScaleRoIAlign, FasterRCNN), with every number detc inferred written in and commented.
+ * Pure: a summary in, Python source out. Paths in the spec must already be relative to the folder
+ * the module is written to (the generated code resolves them against its own location).
+ */
+import { SETTINGS, type Section } from "../check/settings.js";
+import type { DetectorSummary } from "../check/summary.js";
+import { ancestors, stateEntries } from "../zoo/graph.js";
+import { findBackbone } from "../zoo/index.js";
+import { stages } from "../zoo/stages.js";
+import { pyList, pyNumber, pyString, pyTuple } from "./python.js";
+
+export interface EmitOptions {
+  /** The spec file, named in the module's docstring. */
+  readonly source: string;
+  /** The name the module is imported by (its file name without `.py`). */
+  readonly moduleName: string;
+}
+
+/** torchvision's level names: taps become "0", "1", …; LastLevelMaxPool adds "pool". */
+const levelName = (index: number) => String(index);
+
+const isInside = (key: string, module: string) => key.startsWith(module + ".");
+
+/**
+ * The backbone modules whose parameters `trainable N` freezes (torchvision's `trainable_layers`
+ * counted over detc's stages), each as the largest module holding only frozen parameters.
+ */
+export function frozenModules(detector: DetectorSummary): string[] {
+  const { spec } = detector;
+  const graph = findBackbone(spec.backbone.name)!.graph();
+  const taps = spec.taps.map((t) => t.node);
+  const all = stages(graph, taps);
+  // As `detc run`: 3 stages train with pretrained weights, every stage from random ones.
+  const trainable = spec.backbone.trainable ?? (spec.backbone.weights !== undefined ? 3 : all.length);
+  const frozen = new Set(all.slice(0, Math.max(0, all.length - trainable)).flatMap((s) => s.stateKeys));
+  const used = stateEntries(ancestors(graph, taps)).map((e) => e.key);
+  const whollyFrozen = (module: string) => used.every((key) => !isInside(key, module) || frozen.has(key));
+  const modules = new Set<string>();
+  for (const key of frozen) {
+    const parts = key.split(".").slice(0, -1);
+    const prefixes = parts.map((_, i) => parts.slice(0, i + 1).join("."));
+    modules.add(prefixes.find(whollyFrozen)!);
+  }
+  return [...modules];
+}
+
+/** FasterRCNN keyword arguments for the settings that differ from torchvision's defaults. */
+function changedSettings(detector: DetectorSummary, section: Extract<Section, "rpn" | "box">): string[] {
+  return Object.entries(detector.spec.settings[section])
+    .filter(([key, value]) => key !== "representation_size" && value !== SETTINGS[section][key]!.default)
+    .map(([key, value]) => `${section}_${key}=${pyNumber(value as number, SETTINGS[section][key]!.type === "number")},`);
+}
+
+function transformArguments(detector: DetectorSummary): string[] {
+  const { input } = detector.spec;
+  if (input.kind === "resize") return [`min_size=${input.min},`, `max_size=${input.max},`];
+  // GeneralizedRCNNTransform's fixed_size is (width, height).
+  return [
+    `min_size=${Math.min(input.height, input.width)},`,
+    `max_size=${Math.max(input.height, input.width)},`,
+    `fixed_size=(${input.width}, ${input.height}),`,
+  ];
+}
+
+const indent = (lines: readonly string[], depth: number) => lines.map((l) => " ".repeat(depth) + l).join("\n");
+
+export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOptions): string {
+  const { spec, levels } = detector;
+  const fpn = spec.fpn;
+  const taps = levels.filter((l) => !l.extra);
+  const frozen = frozenModules(detector);
+  const representationSize = spec.settings.box.representation_size as number;
+  const customBoxHead = representationSize !== SETTINGS.box.representation_size!.default;
+  const outChannels = taps[0]!.outChannels;
+  const resolution = spec.roi.outputSize;
+
+  const returnNodes = taps.map(
+    (level, i) => `${pyString(level.node)}: ${pyString(levelName(i))},  # ${level.name}: ${level.channels} channels, stride ${level.stride}`,
+  );
+  const levelComments = levels.map(
+    (l, i) => `#   ${l.extra ? '"pool"' : pyString(levelName(i))}: ${l.outChannels} channels, stride ${l.stride}, ${l.height}×${l.width}${l.extra ? " (RPN only)" : ""}`,
+  );
+  const roiLevels = spec.roi.levels.map((name) => pyString(levelName(taps.findIndex((l) => l.name === name))));
+  const ratios = pyTuple(spec.anchors.ratios.map((r) => pyNumber(r, true)));
+  const sizes = pyTuple(spec.anchors.sizes.map((group) => pyTuple(group.map((s) => pyNumber(s)))));
+  const classNames = spec.classes.names && ["__background__", ...spec.classes.names];
+
+  const imports = [
+    ...(spec.backbone.weights ? ["import os", "", "import torch"] : []),
+    "import torchvision",
+    "from torch import nn",
+    "from torchvision.models.detection import FasterRCNN",
+    "from torchvision.models.detection.anchor_utils import AnchorGenerator",
+    ...(customBoxHead ? ["from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead"] : []),
+    "from torchvision.models.feature_extraction import create_feature_extractor",
+    `from torchvision.ops import ${fpn ? "FeaturePyramidNetwork, " : ""}MultiScaleRoIAlign`,
+    ...(fpn?.extraMaxPool ? ["from torchvision.ops.feature_pyramid_network import LastLevelMaxPool"] : []),
+  ];
+
+  const loadWeights = spec.backbone.weights
+    ? [
+        "    if backbone_weights is not None:",
+        "        network.load_state_dict(torch.load(backbone_weights, map_location=\"cpu\"))",
+      ]
+    : [];
+  const freeze = frozen.length
+    ? [
+        "    # `trainable " + (spec.backbone.trainable ?? 3) + "`: earlier stages keep their weights (torchvision's trainable_layers).",
+        "    for name, parameter in body.named_parameters():",
+        "        if any(name.startswith(module + \".\") for module in FROZEN_MODULES):",
+        "            parameter.requires_grad_(False)",
+      ]
+    : [];
+
+  const fasterRcnnArguments = [
+    "backbone,",
+    customBoxHead ? "num_classes=None,  # the box predictor below sets it" : "num_classes=num_classes,",
+    ...transformArguments(detector),
+    "rpn_anchor_generator=anchor_generator,",
+    "box_roi_pool=roi_pool,",
+    ...(customBoxHead
+      ? [
+          `box_head=TwoMLPHead(${outChannels} * ${resolution} ** 2, ${representationSize}),`,
+          `box_predictor=FastRCNNPredictor(${representationSize}, num_classes),`,
+        ]
+      : []),
+    ...changedSettings(detector, "rpn"),
+    ...changedSettings(detector, "box"),
+  ];
+
+  return `"""Faster R-CNN \`${spec.name}\`, generated by \`detc emit torchvision\` from ${options.source}.
+
+Built the way the seed tutorial builds it by hand, with the numbers \`detc check\` inferred written in:
+${detector.parameters.total.toLocaleString("en-US")} parameters (backbone ${detector.parameters.backbone.toLocaleString("en-US")}, FPN ${detector.parameters.fpn.toLocaleString("en-US")}, RPN ${detector.parameters.rpn.toLocaleString("en-US")}, RoI heads ${detector.parameters.roiHeads.toLocaleString("en-US")}).
+
+    from ${options.moduleName} import create_model
+    model = create_model()
+"""
+${imports.join("\n")}
+${spec.backbone.weights ? "\nHERE = os.path.dirname(os.path.abspath(__file__))\n" : ""}
+NUM_CLASSES = ${spec.classes.count}${classNames ? `\nCLASS_NAMES = ${pyList(classNames.map(pyString))}` : ""}
+
+# The tapped nodes (as \`detc check\` resolved the spec's taps) and the level names they get.
+RETURN_NODES = {
+${indent(returnNodes, 4)}
+}
+${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}
+
+class Backbone(nn.Module):
+    """The tapped network${fpn ? " and its feature pyramid" : ""}; FasterRCNN reads \`out_channels\`."""
+
+    def __init__(self, body${fpn ? ", fpn" : ""}, out_channels):
+        super().__init__()
+        self.body = body
+${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
+
+    def forward(self, images):
+        return ${fpn ? "self.fpn(self.body(images))" : "self.body(images)"}
+
+
+def create_backbone(${spec.backbone.weights ? "backbone_weights=BACKBONE_WEIGHTS" : ""}):
+    network = torchvision.models.${spec.backbone.name}(weights=None)
+${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}    body = create_feature_extractor(network, return_nodes=RETURN_NODES)
+${freeze.join("\n")}${freeze.length ? "\n" : ""}${
+    fpn
+      ? `    fpn = FeaturePyramidNetwork(
+        in_channels_list=${pyList(taps.map((l) => String(l.channels)))},
+        out_channels=${fpn.channels},${fpn.extraMaxPool ? "\n        extra_blocks=LastLevelMaxPool(),  # the stride-" + levels.at(-1)!.stride + " level \"pool\"" : ""}
+    )
+    return Backbone(body, fpn, out_channels=${fpn.channels})`
+      : `    return Backbone(body, out_channels=${outChannels})`
+  }
+
+
+def create_model(num_classes=NUM_CLASSES):
+    # Levels the RPN sees at the spec's input (${detector.input.height}×${detector.input.width} after padding):
+${indent(levelComments, 4)}
+    backbone = create_backbone()
+    # ${detector.anchorsPerLocation[0]} anchors per location on every level.
+    anchor_generator = AnchorGenerator(
+        sizes=${sizes},
+        aspect_ratios=(${ratios},) * ${spec.anchors.sizes.length},
+    )
+    roi_pool = MultiScaleRoIAlign(featmap_names=${pyList(roiLevels)}, output_size=${resolution}, sampling_ratio=${spec.roi.samplingRatio})
+    return FasterRCNN(
+${indent(fasterRcnnArguments, 8)}
+    )
+`;
+}

@@ -1,0 +1,122 @@
+/**
+ * torchvision weights in detc: with the same random weights (loaded from torch-written files) and
+ * image, the transform, backbone, FPN and RPN head match torchvision's outputs
+ * (make_weight_goldens.py); mismatches are reported; export → load is lossless.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadSpec } from "../../src/cli/spec.js";
+import { buildFasterRCNN, type FasterRCNN } from "../../src/detection/faster-rcnn.js";
+import { selectBackend } from "../../src/engine/backend.js";
+import { InputError } from "../../src/util/input-error.js";
+import { exportStateDict } from "../../src/weights/export-state-dict.js";
+import { forwardFeatures } from "../../src/weights/forward-features.js";
+import { formatWeightsReport, initialiseWeights, loadBackboneWeights, loadDetectorWeights } from "../../src/weights/load-weights.js";
+import { writeStateDict } from "../../src/weights/state-dict.js";
+import { fixture, formulaImage, readNpy, relativeError } from "./support.js";
+
+const TOLERANCE = 1e-4;
+const OUTPUTS = ["input", "body.0", "body.1", "fpn.0", "fpn.1", "fpn.pool"].concat(
+  ...["0", "1", "pool"].map((level) => [`rpn.objectness.${level}`, `rpn.bbox_deltas.${level}`]),
+);
+
+beforeAll(() => selectBackend("auto"));
+
+function model(network: string, prefix: string): FasterRCNN {
+  return buildFasterRCNN(loadSpec(fixture(`${network}.det`)).spec, { namePrefix: prefix });
+}
+
+function expectParity(detector: FasterRCNN, network: string): void {
+  const outputs = forwardFeatures(detector, formulaImage());
+  try {
+    expect(Object.keys(outputs).sort()).toEqual([...OUTPUTS].sort());
+    for (const name of OUTPUTS) {
+      const golden = readNpy(fixture(`${network}/${name}.npy`));
+      expect(outputs[name]!.shape, name).toEqual(golden.shape);
+      expect(relativeError(outputs[name]!.dataSync(), golden.values), name).toBeLessThanOrEqual(TOLERANCE);
+    }
+  } finally {
+    tf.dispose(Object.values(outputs));
+  }
+}
+
+describe("resnet18 + FPN", () => {
+  it("loads a half-precision classifier as backbone weights and a 5-class detector's heads, and matches torchvision", () => {
+    const detector = model("resnet18_fpn", "r18a/");
+    try {
+      const [backbone, heads] = initialiseWeights(detector, { specDir: dirname(fixture("resnet18_fpn.det")), init: fixture("resnet18_fpn_heads.pth") });
+      expect(backbone!.missing).toEqual([]);
+      expect(backbone!.ignored).toEqual(["fc.weight", "fc.bias"]);
+      expect(heads!.replacedPredictor).toEqual({ fileClasses: 5, modelClasses: 3 });
+      expect(heads!.missing.every((key) => key.startsWith("backbone.body.") || key.startsWith("roi_heads.box_predictor."))).toBe(true);
+      expect(formatWeightsReport(heads!)).toMatch(/box predictor: the file's has 5 classes \(with background\), this detector 3/);
+      expect(detector.variables().get("backbone.body.bn1.num_batches_tracked")!.dataSync()[0]).toBe(7);
+      expectParity(detector, "resnet18_fpn");
+    } finally {
+      detector.dispose();
+    }
+  });
+
+  it("exports a state dict that loads back identically (.pth and .safetensors)", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "detc-export-"));
+    const source = model("resnet18_fpn", "r18b/");
+    try {
+      initialiseWeights(source, { specDir: dirname(fixture("resnet18_fpn.det")), init: fixture("resnet18_fpn_heads.pth") });
+      const exported = await exportStateDict(source);
+      for (const extension of ["pth", "safetensors"]) {
+        const path = join(folder, `model.${extension}`);
+        writeStateDict(path, exported);
+        const copy = model("resnet18_fpn", `r18${extension}/`);
+        try {
+          const report = loadDetectorWeights(copy, path);
+          expect([report.missing, report.unexpected, report.mismatched]).toEqual([[], [], []]);
+          for (const [key, variable] of source.variables()) expect(copy.variables().get(key)!.dataSync(), key).toEqual(variable.dataSync());
+        } finally {
+          copy.dispose();
+        }
+      }
+    } finally {
+      source.dispose();
+      rmSync(folder, { recursive: true });
+    }
+  });
+});
+
+describe("mobilenet_v3_small + FPN", () => {
+  it("loads a bfloat16 torchvision detector (keys `backbone.body.<i>`) and matches torchvision", () => {
+    const detector = model("mobilenet_v3_small_fpn", "mb/");
+    try {
+      const report = loadDetectorWeights(detector, fixture("mobilenet_v3_small_fpn.pth"));
+      expect([report.missing, report.unexpected, report.mismatched]).toEqual([[], [], []]);
+      expectParity(detector, "mobilenet_v3_small_fpn");
+    } finally {
+      detector.dispose();
+    }
+  });
+});
+
+describe("mismatches", () => {
+  it("reports shape mismatches with both shapes, grouped by part", () => {
+    const detector = model("mobilenet_v3_small_fpn", "mm/");
+    try {
+      const text = formatWeightsReport(loadDetectorWeights(detector, fixture("resnet18_fpn_heads.pth")));
+      expect(text).toMatch(/shape mismatches, left as initialised \(\d+\):\n {4}backbone\.fpn: backbone\.fpn\.inner_blocks\.0\.0\.weight file \[32, 64, 1, 1\] vs model \[16, 16, 1, 1\]/);
+      expect(text).toMatch(/missing from the file, left as initialised \(\d+\):\n {4}backbone\.body: /);
+    } finally {
+      detector.dispose();
+    }
+  });
+
+  it("is an InputError when nothing at all fits", () => {
+    const detector = model("mobilenet_v3_small_fpn", "none/");
+    try {
+      expect(() => loadBackboneWeights(detector, fixture("resnet18_classifier.pth"))).toThrow(InputError);
+      expect(() => loadBackboneWeights(detector, fixture("resnet18_classifier.pth"))).toThrow(/none of its \d+ tensors fit backbone mobilenet_v3_small/);
+    } finally {
+      detector.dispose();
+    }
+  });
+});
