@@ -39,7 +39,8 @@ async function expectSameAsCpu(build: Build, tolerance = 1e-5, reference: Build 
   const wasm = await resultOn("wasm", build);
   const cpu = await resultOn("cpu", reference);
   expect(wasm.shape).toEqual(cpu.shape);
-  const scale = Math.max(1e-30, ...Array.from(cpu.values, Math.abs));
+  let scale = 1e-30;
+  for (const value of cpu.values) scale = Math.max(scale, Math.abs(value));
   let worst = 0;
   let worstAt = -1;
   cpu.values.forEach((expected, i) => {
@@ -175,12 +176,20 @@ describe("wasm kernels", () => {
     }
   });
 
-  it("rejects a channels-first convolution instead of computing it wrongly", async () => {
+  it("rejects channels-first data and shapes that disagree, instead of computing them wrongly", async () => {
     await useBackend("wasm");
-    const x = tf.zeros([1, 3, 4, 4]);
-    const dy = tf.zeros([1, 2, 4, 4]);
-    expect(() => run(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: "same", dataFormat: "NCHW", filterShape: [1, 1, 3, 2] })).toThrow(/NHWC only/);
-    tf.dispose([x, dy]);
+    const x = tf.zeros([1, 4, 4, 3]);
+    const dy = tf.zeros([1, 4, 4, 2]);
+    const filterGradient = (filterShape: number[], dataFormat = "NHWC") =>
+      run(tf.Conv2DBackpropFilter, { x, dy }, { strides: 1, pad: "same", dataFormat, filterShape });
+    expect(() => filterGradient([1, 1, 3, 2], "NCHW")).toThrow(/NHWC only/);
+    expect(() => filterGradient([1, 1, 5, 2])).toThrow(/disagree on the input channels/);
+    expect(() => filterGradient([1, 1, 3, 7])).toThrow(/dy has shape \[1,4,4,2\], the convolution's output is \[1,4,4,7\]/);
+    const depthwiseFilter = tf.zeros([3, 3, 4, 1]);
+    expect(() => run(tf.DepthwiseConv2dNativeBackpropInput, { dy, filter: depthwiseFilter }, { strides: 1, pad: "same", dilations: 1, inputShape: [1, 4, 4, 3] })).toThrow(
+      /disagree on the input channels/,
+    );
+    tf.dispose([x, dy, depthwiseFilter]);
   });
 
   describe("UnsortedSegmentSum", () => {
@@ -201,6 +210,8 @@ describe("wasm kernels", () => {
       ["a transposed", [17, 13], [17, 11], true, false],
       ["b transposed", [13, 17], [11, 17], false, true],
       ["both transposed", [17, 13], [11, 17], true, true],
+      ["b transposed, wide: computed as (b·aᵀ)ᵀ", [4, 16], [64, 16], false, true],
+      ["a transposed, tall: computed as (bᵀ·a)ᵀ", [16, 64], [16, 4], true, false],
       ["batch on a only (rows folded)", [3, 13, 17], [17, 11], false, false],
       ["batch on a only, both transposed", [2, 3, 17, 13], [11, 17], true, true],
       ["batch on b only", [13, 17], [4, 17, 11], false, false],
@@ -224,6 +235,51 @@ describe("wasm kernels", () => {
       await expectSameAsCpu(() => tf.grad((input: tf.Tensor) => tf.sum(tf.square(tf.matMul(input, w()))))(x()), 1e-6);
       await expectSameAsCpu(() => tf.grad((weight: tf.Tensor) => tf.sum(tf.square(tf.matMul(x(), weight))))(w()), 1e-6);
     });
+  });
+});
+
+describe("data movement", () => {
+  const counting = (shape: number[], dtype: "float32" | "int32" | "bool") =>
+    tf.range(0, tf.util.sizeFromShape(shape)).reshape(shape).mod(dtype === "bool" ? 2 : 1000).cast(dtype);
+  describe("Tile", () => {
+    it.each([
+      [[1], [7], "float32"],
+      [[5, 1, 3], [1, 4, 1], "float32"],
+      [[3, 1], [2, 5], "int32"],
+      [[2, 3, 2, 4], [2, 1, 3, 2], "bool"],
+      [[2, 3], [1, 0], "float32"],
+      [[], [], "int32"],
+    ] as const)("%j × %j (%s)", async (shape, reps, dtype) => {
+      await expectSameAsCpu(() => tf.tile(counting([...shape], dtype), [...reps]).cast("float32"), 0);
+    });
+  });
+  describe("Slice", () => {
+    it.each([
+      [[10], [3], [4]],
+      [[6, 5], [2, 0], [3, 5]],
+      [[6, 5], [1, 2], [4, 2]],
+      [[3, 4, 5, 6], [1, 0, 2, 0], [2, 4, 3, 6]],
+      [[2, 3, 4, 5, 6], [1, 1, 0, 2, 3], [1, 2, 4, 3, 2]],
+      [[4, 3], [1, 0], [0, 3]],
+    ] as const)("%j from %j size %j", async (shape, begin, size) => {
+      for (const dtype of ["float32", "int32", "bool"] as const)
+        await expectSameAsCpu(() => tf.slice(counting([...shape], dtype), [...begin], [...size]).cast("float32"), 0);
+    });
+  });
+  it("SplitV into sizes, along an inner axis", async () => {
+    await expectSameAsCpu(() => tf.concat(tf.split(counting([4, 9, 3], "float32"), [2, 4, 3], 1).map((p) => p.reshape([-1]))), 0);
+    await expectSameAsCpu(() => tf.concat(tf.split(counting([4, 6], "int32"), 3, 1).map((p) => p.reshape([-1]))).cast("float32"), 0);
+  });
+  it("Identity shares the data and frees it with the last holder", async () => {
+    await useBackend("wasm");
+    const backend = tf.backend() as BackendWasm;
+    const before = backend.numDataIds();
+    const x = tf.tensor1d([1, 2, 3]);
+    const copy = tf.clone(x);
+    x.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    copy.dispose();
+    expect(backend.numDataIds()).toBe(before);
   });
 });
 

@@ -8,9 +8,11 @@
  * the pixels it came from.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkedConvolution, type Convolution } from "./convolution.js";
 import { type TensorInfo, type WasmHeap, wasmKernel } from "./heap.js";
 import { multiply, transposeLastTwo, withShape } from "./matmul.js";
-import { accumulatePatches, assertChannelsLast, bandRows, type Convolution, extractPatchesTransposed } from "./patches.js";
+import { accumulatePatches, bandRows, extractPatchesTransposed } from "./patches.js";
+import { simdLoops } from "./simd.js";
 
 /** Output rows [firstRow, firstRow + rowCount) of `dy` [N, OH, OW, C] as pixels [rows·OW, C], in a tensor of their own. */
 function copyOutputRows(heap: WasmHeap, dy: TensorInfo, conv: Convolution, firstRow: number, rowCount: number): TensorInfo {
@@ -22,10 +24,8 @@ function copyOutputRows(heap: WasmHeap, dy: TensorInfo, conv: Convolution, first
 }
 
 export const conv2DBackpropFilterKernel = wasmKernel<tf.Conv2DBackpropFilterAttrs>(tf.Conv2DBackpropFilter, (heap, { x, dy }, attrs) => {
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-  assertChannelsLast(tf.Conv2DBackpropFilter, dataFormat);
-  const conv = tf.backend_util.computeConv2DInfo(x!.shape as Convolution["inShape"], filterShape, strides, 1, pad, dimRoundingMode);
-  assertShape(tf.Conv2DBackpropFilter, "dy", dy!.shape, conv.outShape);
+  const { filterShape } = attrs;
+  const conv = checkedConvolution(tf.Conv2DBackpropFilter, x!.shape, filterShape, dy!, attrs, false);
   const totalRows = conv.batchSize * conv.outHeight;
   const band = bandRows(conv);
   const planes = heap.run(tf.Transpose, { x: x! }, { perm: [0, 3, 1, 2] });
@@ -41,9 +41,7 @@ export const conv2DBackpropFilterKernel = wasmKernel<tf.Conv2DBackpropFilterAttr
       gradient = product;
       continue;
     }
-    const sum = heap.floats(gradient);
-    const part = heap.floats(product);
-    for (let i = 0; i < sum.length; i++) sum[i] += part[i]!;
+    simdLoops(heap).accumulateRows(heap.offset(gradient), 0, heap.offset(product), 0, tf.util.sizeFromShape(product.shape), 1);
     heap.dispose(product);
   }
   heap.dispose(planes);
@@ -69,7 +67,7 @@ function rotatedSwapped(heap: WasmHeap, filter: TensorInfo): TensorInfo {
  * the convolution of dy with the rotated filter give dx; null if some side would need a negative
  * one (padding wider than the dilated filter).
  */
-export function transposedPadding(conv: Convolution): tf.backend_util.ExplicitPadding | null {
+function transposedPadding(conv: Convolution): tf.backend_util.ExplicitPadding | null {
   const spanHeight = (conv.filterHeight - 1) * conv.dilationHeight;
   const spanWidth = (conv.filterWidth - 1) * conv.dilationWidth;
   const { top, bottom, left, right } = conv.padInfo;
@@ -79,10 +77,7 @@ export function transposedPadding(conv: Convolution): tf.backend_util.ExplicitPa
 }
 
 export const conv2DBackpropInputKernel = wasmKernel<tf.Conv2DBackpropInputAttrs>(tf.Conv2DBackpropInput, (heap, { dy, filter }, attrs) => {
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs;
-  assertChannelsLast(tf.Conv2DBackpropInput, dataFormat);
-  const conv = tf.backend_util.computeConv2DInfo(inputShape, filter!.shape as Convolution["filterShape"], strides, 1, pad, dimRoundingMode);
-  assertShape(tf.Conv2DBackpropInput, "dy", dy!.shape, conv.outShape);
+  const conv = checkedConvolution(tf.Conv2DBackpropInput, attrs.inputShape, filter!.shape, dy!, attrs, false);
   const padding = conv.strideHeight === 1 && conv.strideWidth === 1 ? transposedPadding(conv) : null;
   if (padding) {
     const rotated = rotatedSwapped(heap, filter!);
@@ -93,8 +88,8 @@ export const conv2DBackpropInputKernel = wasmKernel<tf.Conv2DBackpropInputAttrs>
   return backpropInputByPatches(heap, dy!, filter!, conv);
 });
 
-/** dx as Σ over output pixels of (dy · Wᵀ)'s patches, added back where `extractPatches` took them. */
-export function backpropInputByPatches(heap: WasmHeap, dy: TensorInfo, filter: TensorInfo, conv: Convolution): TensorInfo {
+/** dx as the patches dy · Wᵀ, each added back onto the input pixels it covers. */
+function backpropInputByPatches(heap: WasmHeap, dy: TensorInfo, filter: TensorInfo, conv: Convolution): TensorInfo {
   const patchLength = conv.filterHeight * conv.filterWidth * conv.inChannels;
   const filterRows = heap.reshape(filter, [patchLength, conv.outChannels]);
   const filterTransposed = transposeLastTwo(heap, filterRows);
@@ -110,9 +105,4 @@ export function backpropInputByPatches(heap: WasmHeap, dy: TensorInfo, filter: T
   }
   heap.dispose(filterRows, filterTransposed);
   return dx;
-}
-
-export function assertShape(kernelName: string, name: string, actual: readonly number[], expected: readonly number[]): void {
-  if (actual.length !== expected.length || actual.some((size, axis) => size !== expected[axis]))
-    throw new Error(`${kernelName}: ${name} has shape [${actual}], the convolution's output is [${expected}]`);
 }

@@ -8,11 +8,18 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 /** The Emscripten module's views of its memory (the package's own types leave them untyped). */
 interface EmscriptenHeaps {
+  readonly HEAPU8: Uint8Array;
   readonly HEAPF32: Float32Array;
   readonly HEAP32: Int32Array;
 }
 
 export type TensorInfo = tf.TensorInfo;
+
+/** The heap as bytes and as 4-byte words (the same memory), by byte offset and byte offset / 4. */
+export interface HeapViews {
+  readonly bytes: Uint8Array;
+  readonly words: Int32Array;
+}
 
 /** The backend's own kernels that ours replace, by kernel name: ours still call them on their fast paths. */
 export const builtinKernels = new Map<string, tf.KernelConfig>();
@@ -40,7 +47,17 @@ export class WasmHeap {
 
   /** The element index of the tensor's first element in `allFloats()` (and in `HEAP32`). */
   offset(tensor: TensorInfo): number {
-    return this.backend.dataIdMap.get(tensor.dataId)!.memoryOffset / 4;
+    return this.byteOffset(tensor) / 4;
+  }
+
+  /** All of the heap, for copies whatever the dtype. */
+  views(): HeapViews {
+    const heaps = this.backend.wasm as unknown as EmscriptenHeaps;
+    return { bytes: heaps.HEAPU8, words: heaps.HEAP32 };
+  }
+
+  byteOffset(tensor: TensorInfo): number {
+    return this.backend.dataIdMap.get(tensor.dataId)!.memoryOffset;
   }
 
   /** An uninitialised tensor on the heap. */
@@ -87,7 +104,7 @@ export class WasmHeap {
 /** A wasm kernel config whose body works on the heap; `attrs` are the kernel's documented attributes. */
 export function wasmKernel<Attrs>(
   kernelName: string,
-  body: (heap: WasmHeap, inputs: Record<string, TensorInfo>, attrs: Attrs) => TensorInfo,
+  body: (heap: WasmHeap, inputs: Record<string, TensorInfo>, attrs: Attrs) => TensorInfo | TensorInfo[],
 ): tf.KernelConfig {
   return {
     kernelName,

@@ -1,11 +1,13 @@
 /**
  * Kernels that make the WASM backend train: the gradients it lacks (convolution filters, depthwise
  * convolutions, `tf.gather`) and faster versions of the ones it runs slowly (transposed and batched
- * matrix products, a convolution's input gradient), all routed to XNNPACK where the arithmetic is
- * a matrix product. bench/wasm-kernels.ts measures each against what it replaces.
+ * matrix products, a convolution's input gradient, tiling, slicing). Matrix products go to XNNPACK;
+ * other loops run as WebAssembly SIMD or as copies within the heap. bench/wasm-kernels.ts measures
+ * each against what it replaces.
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2DBackpropFilterKernel, conv2DBackpropInputKernel } from "./conv2d-backprop.js";
+import { identityKernel, sliceKernel, splitVKernel, tileKernel } from "./data-movement.js";
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from "./depthwise-backprop.js";
 import { builtinKernels } from "./heap.js";
 import { batchMatMulKernel } from "./matmul.js";
@@ -18,6 +20,10 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   depthwiseBackpropInputKernel,
   unsortedSegmentSumKernel,
   batchMatMulKernel,
+  tileKernel,
+  sliceKernel,
+  splitVKernel,
+  identityKernel,
 ];
 
 /** What we registered, by kernel name. */

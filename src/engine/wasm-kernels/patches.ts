@@ -4,10 +4,9 @@
  * patches [P, KH·KW·CI] · filter [KH·KW·CI, CO] is the convolution over the P output pixels.
  * Large ones are handled a band of output rows at a time, so memory stays bounded at any image size.
  */
-import * as tf from "@tensorflow/tfjs";
+import { columnsInside, type Convolution } from "./convolution.js";
 import type { TensorInfo, WasmHeap } from "./heap.js";
-
-export type Convolution = tf.backend_util.Conv2DInfo;
+import { simdLoops } from "./simd.js";
 
 export const patchMemory = {
   /** Most floats one band of patches may take (64 MB): products over bigger bands are no faster. */
@@ -18,20 +17,6 @@ export const patchMemory = {
 export function bandRows(conv: Convolution): number {
   const floatsPerRow = conv.outWidth * conv.filterHeight * conv.filterWidth * conv.inChannels;
   return Math.max(1, Math.floor(patchMemory.bandFloats / Math.max(1, floatsPerRow)));
-}
-
-/** Throws unless the convolution is channels-last, the only layout the wasm backend runs. */
-export function assertChannelsLast(kernelName: string, dataFormat: string | undefined): void {
-  if (dataFormat !== undefined && dataFormat !== "NHWC")
-    throw new Error(`${kernelName} on wasm supports dataFormat NHWC only, got ${dataFormat}`);
-}
-
-/** The output columns [first, end) whose filter column `kw` reads inside the input (not padding). */
-function columnsInside(conv: Convolution, kw: number): [number, number] {
-  const offset = kw * conv.dilationWidth - conv.padInfo.left; // input column of output column 0
-  const first = Math.max(0, Math.ceil(-offset / conv.strideWidth));
-  const end = Math.min(conv.outWidth, Math.floor((conv.inWidth - 1 - offset) / conv.strideWidth) + 1);
-  return [first, Math.max(first, end)];
 }
 
 /**
@@ -73,26 +58,20 @@ export function extractPatchesTransposed(heap: WasmHeap, planes: TensorInfo, con
  */
 export function accumulatePatches(heap: WasmHeap, patches: TensorInfo, dx: TensorInfo, conv: Convolution, firstRow: number, rowCount: number): void {
   const { inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, filterWidth } = conv;
-  const source = heap.floats(patches);
-  const out = heap.floats(dx);
-  const tapLength = inChannels;
-  const patchLength = conv.filterHeight * filterWidth * tapLength;
-  const insideByColumn = Array.from({ length: filterWidth }, (_, kw) => columnsInside(conv, kw));
-  for (let row = firstRow; row < firstRow + rowCount; row++) {
-    const image = Math.floor(row / outHeight);
+  const patchLength = conv.filterHeight * filterWidth * inChannels;
+  const [patchesAt, dxAt] = [heap.offset(patches), heap.offset(dx)];
+  const loops = simdLoops(heap);
+  const runs = Array.from({ length: filterWidth }, (_, kw) => columnsInside(conv, kw));
+  for (let row = firstRow; row < firstRow + rowCount; row++)
     for (let kh = 0; kh < conv.filterHeight; kh++) {
       const ih = (row % outHeight) * strideHeight + kh * conv.dilationHeight - conv.padInfo.top;
       if (ih < 0 || ih >= inHeight) continue;
-      const inputRow = (image * inHeight + ih) * inWidth;
+      const inputRow = (Math.floor(row / outHeight) * inHeight + ih) * inWidth;
       for (let kw = 0; kw < filterWidth; kw++) {
-        const [first, end] = insideByColumn[kw]!;
-        for (let ow = first; ow < end; ow++) {
-          const iw = ow * strideWidth + kw * conv.dilationWidth - conv.padInfo.left;
-          const from = ((row - firstRow) * outWidth + ow) * patchLength + (kh * filterWidth + kw) * tapLength;
-          const to = (inputRow + iw) * inChannels;
-          for (let ci = 0; ci < inChannels; ci++) out[to + ci] += source[from + ci]!;
-        }
+        const [first, end] = runs[kw]!;
+        const iw = first * strideWidth + kw * conv.dilationWidth - conv.padInfo.left;
+        const patch = patchesAt + ((row - firstRow) * outWidth + first) * patchLength + (kh * filterWidth + kw) * inChannels;
+        loops.accumulateRows(dxAt + (inputRow + iw) * inChannels, strideWidth * inChannels, patch, patchLength, inChannels, end - first);
       }
     }
-  }
 }
