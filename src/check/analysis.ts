@@ -102,7 +102,8 @@ const STATEMENT_SLOT: Record<Exclude<ast.Statement["kind"], "Settings">, keyof S
   Dataset: "dataset",
 };
 
-const padTo = (size: number) => Math.ceil(size / SIZE_DIVISIBLE) * SIZE_DIVISIBLE;
+/** A side after torchvision's batch padding. */
+export const padTo = (size: number) => Math.ceil(size / SIZE_DIVISIBLE) * SIZE_DIVISIBLE;
 
 function inputSize(statement: ast.InputStatement | undefined): InputSize {
   const square = (form: InputSize["form"], side: number, extra: Partial<InputSize> = {}): InputSize => ({

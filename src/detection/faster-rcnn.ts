@@ -9,6 +9,7 @@
  * `fromTorchLayout` / `toTorchLayout` convert a tensor of any key.
  */
 import * as tf from "@tensorflow/tfjs";
+import { padTo } from "../check/analysis.js";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import type { PartParameters } from "../check/summary.js";
 import type { Box, RgbImage } from "../data/dataset.js";
@@ -25,7 +26,7 @@ import { MultiScaleRoIAlign } from "./poolers.js";
 import { seededRandom } from "./random.js";
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead } from "./roi-heads.js";
 import { RegionProposalNetwork, RPNHead, type TargetTensors } from "./rpn.js";
-import { GeneralizedRCNNTransform, SIZE_DIVISIBLE } from "./transform.js";
+import { GeneralizedRCNNTransform } from "./transform.js";
 
 export interface FasterRCNNOptions {
   /** Seeds initialisation and the samplers; default: the spec's `train seed`. */
@@ -199,9 +200,8 @@ function trainableStages(spec: DetectorSpec, graph: BackboneGraph, taps: readonl
 
 /** Channels of each tapped node, inferred (as the checker does) at the spec's padded input size. */
 function tapChannels(spec: DetectorSpec, graph: BackboneGraph, taps: readonly string[]): number[] {
-  const padded = (side: number) => Math.ceil(side / SIZE_DIVISIBLE) * SIZE_DIVISIBLE;
   const input = spec.input.kind === "exact" ? spec.input : { height: spec.input.min, width: spec.input.min };
-  const types = inferTypes(graph, [padded(input.height), padded(input.width)]);
+  const types = inferTypes(graph, [padTo(input.height), padTo(input.width)]);
   return taps.map((tap) => types.get(tap)!.shape[1]!);
 }
 

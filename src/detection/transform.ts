@@ -7,6 +7,7 @@
  * bilinear pixels; the training pipeline resizes there too (with its augmentation), so the model
  * takes already-resized `FloatImage`s and this class batches them.
  */
+import { SIZE_DIVISIBLE } from "../check/analysis.js";
 import * as tf from "@tensorflow/tfjs";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import type { Box, RgbImage } from "../data/dataset.js";
@@ -24,7 +25,6 @@ export interface ImageList {
 export const IMAGE_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGE_STD = [0.229, 0.224, 0.225] as const;
 /** `size_divisible`: padded batches are a multiple of this in height and width. */
-export const SIZE_DIVISIBLE = 32;
 
 export class GeneralizedRCNNTransform {
   constructor(
