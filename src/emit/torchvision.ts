@@ -7,6 +7,7 @@
  */
 import { SETTINGS, type Section } from "../check/settings.js";
 import type { DetectorSummary } from "../check/summary.js";
+import { FROZEN_BATCH_NORM_EPS } from "../lowering/normalisation.js";
 import { ancestors, stateEntries } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
 import { stages } from "../zoo/stages.js";
@@ -45,6 +46,19 @@ export function frozenModules(detector: DetectorSummary): string[] {
     modules.add(prefixes.find(whollyFrozen)!);
   }
   return [...modules];
+}
+
+/**
+ * The network's own batch-norm eps when `frozen_batch_norm` replaces it: detc's frozen batch norm is
+ * FrozenBatchNorm2d, whose eps (1e-5) torchvision's detection builders also put in place of, say,
+ * MobileNetV3's 0.001. Undefined when batch norm trains or the eps agree.
+ */
+function replacedBatchNormEps(detector: DetectorSummary): number | undefined {
+  const { spec } = detector;
+  if (!spec.settings.train.frozen_batch_norm) return undefined;
+  const graph = findBackbone(spec.backbone.name)!.graph();
+  const used = ancestors(graph, spec.taps.map((t) => t.node));
+  return used.flatMap((node) => (node.op.kind === "batch_norm" && node.op.eps !== FROZEN_BATCH_NORM_EPS ? [node.op.eps] : []))[0];
 }
 
 /** FasterRCNN keyword arguments for the settings that differ from torchvision's defaults. */
@@ -106,6 +120,17 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
         "        network.load_state_dict(torch.load(backbone_weights, map_location=\"cpu\"))",
       ]
     : [];
+  const ownEps = replacedBatchNormEps(detector);
+  const frozenBatchNormEps =
+    ownEps === undefined
+      ? []
+      : [
+          `    # \`frozen_batch_norm\`: batch norms compute as detc's FrozenBatchNorm2d, whose eps ${FROZEN_BATCH_NORM_EPS.toExponential()} replaces`,
+          `    # ${spec.backbone.name}'s ${pyNumber(ownEps)}, as in torchvision's detection builders.`,
+          "    for module in network.modules():",
+          "        if isinstance(module, nn.BatchNorm2d):",
+          `            module.eps = ${pyNumber(FROZEN_BATCH_NORM_EPS, true)}`,
+        ];
   const freeze = frozen.length
     ? [
         "    # `trainable " + (spec.backbone.trainable ?? 3) + "`: earlier stages keep their weights (torchvision's trainable_layers).",
@@ -163,7 +188,7 @@ ${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
 
 def create_backbone(${spec.backbone.weights ? "backbone_weights=BACKBONE_WEIGHTS" : ""}):
     network = torchvision.models.${spec.backbone.name}(weights=None)
-${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}    body = create_feature_extractor(network, return_nodes=RETURN_NODES)
+${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}${frozenBatchNormEps.join("\n")}${frozenBatchNormEps.length ? "\n" : ""}    body = create_feature_extractor(network, return_nodes=RETURN_NODES)
 ${freeze.join("\n")}${freeze.length ? "\n" : ""}${
     fpn
       ? `    fpn = FeaturePyramidNetwork(

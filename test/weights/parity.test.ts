@@ -1,9 +1,10 @@
 /**
  * torchvision weights in detc: with the same random weights (loaded from torch-written files) and
  * image, the transform, backbone, FPN and RPN head match torchvision's outputs
- * (make_weight_goldens.py); mismatches are reported; export → load is lossless.
+ * (make_weight_goldens.py) for a network of every zoo family; mismatches are reported;
+ * export → load is lossless.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -19,9 +20,6 @@ import { writeStateDict } from "../../src/weights/state-dict.js";
 import { fixture, formulaImage, readNpy, relativeError } from "./support.js";
 
 const TOLERANCE = 1e-4;
-const OUTPUTS = ["input", "body.0", "body.1", "fpn.0", "fpn.1", "fpn.pool"].concat(
-  ...["0", "1", "pool"].map((level) => [`rpn.objectness.${level}`, `rpn.bbox_deltas.${level}`]),
-);
 
 beforeAll(() => selectBackend("auto"));
 
@@ -29,11 +27,13 @@ function model(network: string, prefix: string): FasterRCNN {
   return buildFasterRCNN(loadSpec(fixture(`${network}.det`)).spec, { namePrefix: prefix });
 }
 
+/** Every output torchvision's model gave (one .npy each in the fixture's folder), and no other. */
 function expectParity(detector: FasterRCNN, network: string): void {
+  const names = readdirSync(fixture(network)).map((file) => file.replace(/\.npy$/, "")).sort();
   const outputs = forwardFeatures(detector, formulaImage());
   try {
-    expect(Object.keys(outputs).sort()).toEqual([...OUTPUTS].sort());
-    for (const name of OUTPUTS) {
+    expect(Object.keys(outputs).sort()).toEqual(names);
+    for (const name of names) {
       const golden = readNpy(fixture(`${network}/${name}.npy`));
       expect(outputs[name]!.shape, name).toEqual(golden.shape);
       expect(relativeError(outputs[name]!.dataSync(), golden.values), name).toBeLessThanOrEqual(TOLERANCE);
@@ -92,6 +92,44 @@ describe("mobilenet_v3_small + FPN", () => {
       const report = loadDetectorWeights(detector, fixture("mobilenet_v3_small_fpn.pth"));
       expect([report.missing, report.unexpected, report.mismatched]).toEqual([[], [], []]);
       expectParity(detector, "mobilenet_v3_small_fpn");
+    } finally {
+      detector.dispose();
+    }
+  });
+});
+
+describe("efficientnet_b0 + FPN", () => {
+  it("loads a float32 classifier cut after the last tap and a detector's heads ({state_dict: …}), and matches torchvision", () => {
+    const detector = model("efficientnet_b0_fpn", "eff/");
+    try {
+      const [backbone, heads] = initialiseWeights(detector, {
+        specDir: dirname(fixture("efficientnet_b0_fpn.det")),
+        init: fixture("efficientnet_b0_fpn_heads.pth"),
+      });
+      expect([backbone!.missing, backbone!.mismatched, backbone!.ignored]).toEqual([[], [], ["classifier.1.weight", "classifier.1.bias"]]);
+      expect([heads!.unexpected, heads!.mismatched]).toEqual([[], []]);
+      expect(heads!.missing.every((key) => key.startsWith("backbone.body."))).toBe(true);
+      expectParity(detector, "efficientnet_b0_fpn");
+    } finally {
+      detector.dispose();
+    }
+  });
+});
+
+// Whole torchvision detectors, each body named its own way: the tutorial's `vgg.features` without
+// an FPN (`backbone.<i>`), create_feature_extractor (`backbone.body.trunk_output.…`, detc's own
+// names) and IntermediateLayerGetter over `features` (`backbone.body.<i>`).
+describe.each([
+  { network: "vgg16_bn_c4", what: "a float16 vgg16_bn detector without FPN (keys `backbone.<i>`, one map)" },
+  { network: "regnet_y_400mf_fpn", what: "a bfloat16 regnet_y_400mf + FPN detector (squeeze-excitation, grouped convs)" },
+  { network: "convnext_tiny_fpn", what: "a float16 convnext_tiny + FPN detector (LayerNorm2d, layer_scale, 7×7 depthwise; keys `backbone.body.<i>`)" },
+])("$network", ({ network, what }) => {
+  it(`loads ${what} and matches torchvision`, () => {
+    const detector = model(network, `${network}/`);
+    try {
+      const report = loadDetectorWeights(detector, fixture(`${network}.pth`));
+      expect([report.missing, report.unexpected, report.mismatched]).toEqual([[], [], []]);
+      expectParity(detector, network);
     } finally {
       detector.dispose();
     }
