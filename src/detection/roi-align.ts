@@ -11,12 +11,11 @@
  * `y < -1 || y > height` (or the same in x) counts as 0; otherwise negative coordinates are clamped to
  * 0 and a sample at or past the last row/column reads that row/column.
  *
- * Forward: the samples of every box lie on one uniform grid, which is what `tf.image.cropAndResize`
- * samples, so the maps are packed into one "atlas" image, each map padded by `EDGE_MARGIN`
- * replicated edge pixels (which reproduces the clamping above), every box's sample grid is handed
- * to a single `cropAndResize`, samples torchvision counts as 0 are masked, and `avgPool` averages
- * each bin. Backward (tfjs has no gradient for cropAndResize): the transpose of torchvision's
- * bilinear weights, as one `scatterND` (which adds duplicate indices) into the concatenated maps.
+ * The samples of every box lie on one uniform grid, which is what `tf.image.cropAndResize` samples,
+ * so the maps are packed into one "atlas" image, each map padded by `EDGE_MARGIN` replicated edge
+ * pixels (which reproduces the clamping above), every box's sample grid is handed to a single
+ * `cropAndResize`, samples torchvision counts as 0 are masked, and `avgPool` averages each bin. The
+ * gradient is autodiff's through those ops (cropAndResize's is registered by `engine/gradients`).
  * Box coordinates get no gradient, as in torchvision (and the RoI heads detach proposals anyway).
  */
 import * as tf from "@tensorflow/tfjs";
@@ -76,24 +75,8 @@ export function multiLevelRoiAlign(
 ): tf.Tensor4D {
   const layout = pyramidLayout(levels);
   const groups = samplingGroups(layout, boxes, levelIndex, outputSize, samplingRatio);
-  const pool = tf.customGrad((...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = inputs.pop() as tf.GradSaveFunc;
-    const features = inputs.slice(0, levels.length) as tf.Tensor4D[];
-    const [boxTensor, imageTensor, levelTensor] = inputs.slice(levels.length) as BoxInputs;
-    save([boxTensor, imageTensor, levelTensor]);
-    const atlas = buildAtlas(features, layout);
-    const value = poolAll(atlas, layout, boxTensor, imageTensor, levelTensor, outputSize, groups);
-    const gradFunc = (dy: tf.Tensor4D, saved: tf.Tensor[]) => {
-      const [savedBoxes, savedImages, savedLevels] = saved as BoxInputs;
-      const featureGradients = scatterGradients(dy, layout, savedBoxes, savedImages, savedLevels, outputSize, groups);
-      return [...featureGradients, ...saved.map((boxInput) => tf.zeros(boxInput.shape))];
-    };
-    return { value, gradFunc };
-  });
-  return pool(...levels.map((level) => level.features), boxes, imageIndex, levelIndex) as tf.Tensor4D;
+  return poolAll(buildAtlas(levels.map((level) => level.features), layout), layout, boxes, imageIndex, levelIndex, outputSize, groups);
 }
-
-type BoxInputs = [boxes: tf.Tensor2D, imageIndex: tf.Tensor1D, levelIndex: tf.Tensor1D];
 
 /**
  * Replicated border around every map in the atlas. One pixel reproduces torchvision's clamping; a
@@ -102,25 +85,21 @@ type BoxInputs = [boxes: tf.Tensor2D, imageIndex: tf.Tensor1D, levelIndex: tf.Te
  */
 const EDGE_MARGIN = 2;
 
-/** Where each level sits in the atlas (rows) and in the concatenated flat maps used by the gradient. */
+/** Where each level sits in the atlas (rows). */
 interface PyramidLayout {
   scales: number[];
   heights: number[];
   widths: number[];
   atlasRows: number[];
-  tableOffsets: number[];
   atlasHeight: number;
   atlasWidth: number;
-  tableRows: number;
-  batch: number;
-  channels: number;
 }
 
 function pyramidLayout(levels: readonly PoolingLevel[]): PyramidLayout {
   const [batch, , , channels] = levels[0]!.features.shape;
   const layout: PyramidLayout = {
-    scales: [], heights: [], widths: [], atlasRows: [], tableOffsets: [],
-    atlasHeight: 0, atlasWidth: 0, tableRows: 0, batch, channels,
+    scales: [], heights: [], widths: [], atlasRows: [],
+    atlasHeight: 0, atlasWidth: 0,
   };
   for (const { features, spatialScale } of levels) {
     const [levelBatch, height, width, levelChannels] = features.shape;
@@ -133,13 +112,8 @@ function pyramidLayout(levels: readonly PoolingLevel[]): PyramidLayout {
     layout.heights.push(height);
     layout.widths.push(width);
     layout.atlasRows.push(layout.atlasHeight);
-    layout.tableOffsets.push(layout.tableRows);
     layout.atlasHeight += height + 2 * EDGE_MARGIN;
     layout.atlasWidth = Math.max(layout.atlasWidth, width + 2 * EDGE_MARGIN);
-    layout.tableRows += batch * height * width;
-  }
-  if (layout.tableRows > 2 ** 24) {
-    throw new Error(`RoIAlign: ${layout.tableRows} feature pixels exceed float32's exact integers`);
   }
   return layout;
 }
@@ -147,10 +121,11 @@ function pyramidLayout(levels: readonly PoolingLevel[]): PyramidLayout {
 /** All levels stacked vertically, edges replicated `EDGE_MARGIN` times, zero-filled to a common width. */
 function buildAtlas(features: readonly tf.Tensor4D[], layout: PyramidLayout): tf.Tensor4D {
   const blocks = features.map((map) => {
-    let block = map;
-    for (let i = 0; i < EDGE_MARGIN; i++) {
-      block = tf.mirrorPad(block, [[0, 0], [1, 1], [1, 1], [0, 0]], "symmetric");
-    }
+    // Clamped indices, not tf.mirrorPad: tfjs's mirrorPad gradient drops what the border received.
+    const [, height, width] = map.shape;
+    const clamped = (size: number) =>
+      tf.tensor1d(Array.from({ length: size + 2 * EDGE_MARGIN }, (_, i) => Math.min(Math.max(i - EDGE_MARGIN, 0), size - 1)), "int32");
+    const block = tf.gather(tf.gather(map, clamped(height), 1), clamped(width), 2);
     const missingWidth = layout.atlasWidth - block.shape[2];
     return missingWidth > 0 ? tf.pad(block, [[0, 0], [0, 0], [0, missingWidth], [0, 0]]) : block;
   });
@@ -172,8 +147,6 @@ interface BoxGeometry {
   mapHeight: tf.Tensor2D;
   mapWidth: tf.Tensor2D;
   atlasRow: tf.Tensor2D;
-  /** Row of the box's map's pixel (0, 0) in the concatenated flat maps. */
-  tableOffset: tf.Tensor2D;
   imageIndex: tf.Tensor1D;
 }
 
@@ -186,7 +159,6 @@ function boxGeometry(
   const perBox = (values: number[]) => tf.gather(tf.tensor1d(values), levelIndex).reshape([-1, 1]) as tf.Tensor2D;
   const scale = perBox(layout.scales);
   const [x1, y1, x2, y2] = boxColumns(boxes);
-  const mapArea = perBox(layout.heights.map((height, level) => height * layout.widths[level]!));
   return {
     startX: tf.mul(x1, scale),
     startY: tf.mul(y1, scale),
@@ -195,7 +167,6 @@ function boxGeometry(
     mapHeight: perBox(layout.heights),
     mapWidth: perBox(layout.widths),
     atlasRow: perBox(layout.atlasRows),
-    tableOffset: tf.add(perBox(layout.tableOffsets), tf.mul(tf.cast(imageIndex.reshape([-1, 1]), "float32"), mapArea)),
     imageIndex,
   };
 }
@@ -261,9 +232,14 @@ function samplePositions(start: tf.Tensor2D, end: tf.Tensor2D, output: number, g
   return tf.add(tf.add(start, tf.mul(binOfSample, binSize)), tf.div(tf.mul(offsetInBin, binSize), grid));
 }
 
-/** torchvision's test for a sample that contributes: `-1 <= position <= size`. */
+/**
+ * torchvision's test for a sample that contributes, `-1 <= position <= size`, as 1 or 0. Written
+ * with `step` (whose gradient is zero) rather than comparisons (which have none), so that autodiff
+ * can pass through box coordinates and give them the zero gradient torchvision gives.
+ */
 function insideMap(positions: tf.Tensor2D, size: tf.Tensor2D): tf.Tensor2D {
-  return tf.logicalAnd(tf.greaterEqual(positions, -1), tf.lessEqual(positions, size)) as tf.Tensor2D;
+  const outside = (amount: tf.Tensor) => tf.step(amount); // 1 where amount > 0
+  return tf.mul(tf.sub(1, outside(tf.sub(-1, positions))), tf.sub(1, outside(tf.sub(positions, size)))) as tf.Tensor2D;
 }
 
 function poolAll(
@@ -282,8 +258,7 @@ function poolAll(
   const groupOrder = Int32Array.from(groups.flatMap((group) => [...group.boxIds!]));
   const positionInGroups = new Int32Array(groupOrder.length);
   groupOrder.forEach((box, position) => (positionInGroups[box] = position));
-  const inverse = tf.tensor2d(positionInGroups, [groupOrder.length, 1], "int32");
-  return tf.gatherND(tf.concat(pooled), inverse) as tf.Tensor4D;
+  return tf.gather(tf.concat(pooled), tf.tensor1d(positionInGroups, "int32")) as tf.Tensor4D;
 }
 
 function poolGroup(
@@ -307,70 +282,10 @@ function poolGroup(
   ) as tf.Tensor2D;
   const samples = tf.image.cropAndResize(atlas, cropBoxes, box.imageIndex, [rows, columns], "bilinear", 0);
   const contributes = tf.mul(
-    tf.cast(insideMap(y, box.mapHeight), "float32").reshape([-1, rows, 1, 1]),
-    tf.cast(insideMap(x, box.mapWidth), "float32").reshape([-1, 1, columns, 1]),
+    insideMap(y, box.mapHeight).reshape([-1, rows, 1, 1]),
+    insideMap(x, box.mapWidth).reshape([-1, 1, columns, 1]),
   );
   return tf.avgPool(tf.mul(samples, contributes) as tf.Tensor4D, [gridY, gridX], [gridY, gridX], "valid");
-}
-
-/**
- * One axis of `bilinear_interpolate_gradient`: for each sample its low and high pixel
- * (`[K, samples, 2]`) and their weights (0 for samples that do not contribute).
- */
-function bilinearTaps(positions: tf.Tensor2D, size: tf.Tensor2D) {
-  const clamped = tf.maximum(positions, 0);
-  const floor = tf.floor(clamped);
-  const last = tf.sub(size, 1);
-  const atLast = tf.greaterEqual(floor, last);
-  const low = tf.where(atLast, last, floor);
-  const high = tf.where(atLast, low, tf.add(floor, 1));
-  const fraction = tf.where(atLast, tf.zerosLike(floor), tf.sub(clamped, floor));
-  const contributes = tf.cast(insideMap(positions, size), "float32");
-  return {
-    pixels: tf.stack([low, high], 2),
-    weights: tf.stack([tf.mul(tf.sub(1, fraction), contributes), tf.mul(fraction, contributes)], 2),
-  };
-}
-
-/** `d loss / d features` per level: each output's gradient spread back onto the pixels it sampled. */
-function scatterGradients(
-  dy: tf.Tensor4D,
-  layout: PyramidLayout,
-  boxes: tf.Tensor2D,
-  imageIndex: tf.Tensor1D,
-  levelIndex: tf.Tensor1D,
-  outputSize: Size2D,
-  groups: readonly SamplingGroup[],
-): tf.Tensor4D[] {
-  const [outputHeight, outputWidth] = outputSize;
-  const channels = layout.channels;
-  const parts = forEachGroup(groups, layout, boxes, imageIndex, levelIndex, (box, group) => {
-    const { boxIds, grid: [gridY, gridX] } = group;
-    const groupDy = boxIds === null ? dy : tf.gatherND(dy, tf.tensor2d(boxIds, [boxIds.length, 1], "int32"));
-    const count = groupDy.shape[0];
-    const rows = bilinearTaps(samplePositions(box.startY, box.endY, outputHeight, gridY), box.mapHeight);
-    const columns = bilinearTaps(samplePositions(box.startX, box.endX, outputWidth, gridX), box.mapWidth);
-    // [box, binY, binX, (sampleY, low/high), (sampleX, low/high)]
-    const rowShape = [count, outputHeight, 1, 2 * gridY, 1];
-    const columnShape = [count, 1, outputWidth, 1, 2 * gridX];
-    // Index arithmetic in float32 (exact below 2^24, checked in pyramidLayout): wasm's int32 broadcasting
-    // is about 10x slower.
-    const perBox = (column: tf.Tensor2D) => column.reshape([count, 1, 1, 1, 1]);
-    const rowStart = tf.add(perBox(box.tableOffset), tf.mul(rows.pixels.reshape(rowShape), perBox(box.mapWidth)));
-    const pixelIndex = tf.add(rowStart, columns.pixels.reshape(columnShape));
-    const weight = tf.div(tf.mul(rows.weights.reshape(rowShape), columns.weights.reshape(columnShape)), gridY * gridX);
-    const bins = count * outputHeight * outputWidth;
-    const updates = tf.mul(groupDy.reshape([bins, 1, channels]), weight.reshape([bins, 4 * gridY * gridX, 1]));
-    return { indices: pixelIndex.reshape([-1, 1]).cast("int32"), updates: updates.reshape([-1, channels]) };
-  });
-  const indices = parts.length === 1 ? parts[0]!.indices : tf.concat(parts.map((part) => part.indices));
-  const updates = parts.length === 1 ? parts[0]!.updates : tf.concat(parts.map((part) => part.updates));
-  const table = tf.scatterND(indices, updates, [layout.tableRows, channels]);
-  return layout.heights.map((height, level) => {
-    const width = layout.widths[level]!;
-    const levelRows = table.slice([layout.tableOffsets[level]!, 0], [layout.batch * height * width, channels]);
-    return levelRows.reshape([layout.batch, height, width, channels]);
-  });
 }
 
 /** torchvision's `_pair`: one number means a square. */

@@ -8,6 +8,7 @@ import { ENGINES, ENGINE_PACKAGES, type EngineChoice, type EngineName } from "./
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { registerOps } from "./ops/index.js";
 import { registerWasmKernels } from "./wasm-kernels/index.js";
 
 const CANDIDATES: Readonly<Record<EngineChoice, readonly EngineName[]>> = {
@@ -69,6 +70,10 @@ export function tfjsCoreBehind(fromFile: string): string {
 async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<string> {
   const specifier = ENGINE_PACKAGES[engine];
   process.env.TF_CPP_MIN_LOG_LEVEL ??= "2"; // TensorFlow's start-up notices are not ours to print
+  // TensorFlow's best-fit allocator keeps freed buffers for reuse. Its default CPU allocator maps
+  // each large tensor afresh and pays a page fault per 4 KiB: an SGD update of a 200 MB weight
+  // took 2.7x longer that way (bench/RESULTS.md). Read when the first op runs, so set it before.
+  process.env.TF_CPU_ALLOCATOR_USE_BFC ??= "true";
   await importOptional(specifier);
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
@@ -113,6 +118,7 @@ const LOADERS: Readonly<Record<EngineName, () => Promise<string>>> = {
  * (cpu is always there); a forced engine that cannot load throws {@link EngineUnavailableError}.
  */
 export async function selectBackend(choice: EngineChoice = "auto"): Promise<BackendSelection> {
+  registerOps();
   const candidates = CANDIDATES[choice];
   const attempts: EngineAttempt[] = [];
   let taken: EngineName | undefined;

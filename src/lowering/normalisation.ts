@@ -1,5 +1,6 @@
 /** `nn.BatchNorm2d` / `FrozenBatchNorm2d` and `nn.LayerNorm` / `F.layer_norm`. */
 import * as tf from "@tensorflow/tfjs";
+import { batchNormTraining } from "../engine/ops/batch-norm.js";
 
 /**
  * `FrozenBatchNorm2d`'s eps. torchvision's detection backbones pass that class as the networks'
@@ -19,8 +20,9 @@ export interface BatchNormState {
  * Batch norm over a channels-last tensor (channels on the last axis).
  *
  * With `batchStatistics` (a trainable BN in training mode) it normalises by the batch's mean and
- * biased variance and, as torch does, moves the running statistics towards them (`momentum` is the
- * weight of the new value; the running variance takes the unbiased estimate). Otherwise it uses the
+ * biased variance, in one fused op (`engine/ops/batch-norm.ts`), and, as torch does, moves the
+ * running statistics towards them (`momentum` is the weight of the new value; the running variance
+ * takes the unbiased estimate). Otherwise it uses the
  * running statistics, which is also FrozenBatchNorm2d's computation; freezing is the variables'
  * `trainable` flag.
  */
@@ -31,20 +33,16 @@ export function batchNorm(
   momentum: number,
   batchStatistics: boolean,
 ): tf.Tensor {
-  const reduced = x.shape.slice(0, -1).map((_, i) => i);
-  let mean: tf.Tensor = state.runningMean;
-  let variance: tf.Tensor = state.runningVar;
   if (batchStatistics) {
-    ({ mean, variance } = tf.moments(x, reduced));
-    const count = x.size / x.shape[x.shape.length - 1]!;
-    const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
+    const { y, mean, variance } = batchNormTraining(x, state.weight, state.bias, eps);
     state.runningMean.assign(tf.add(tf.mul(state.runningMean, 1 - momentum), tf.mul(mean, momentum)));
-    state.runningVar.assign(tf.add(tf.mul(state.runningVar, 1 - momentum), tf.mul(unbiased, momentum)));
+    state.runningVar.assign(tf.add(tf.mul(state.runningVar, 1 - momentum), tf.mul(variance, momentum)));
     state.numBatchesTracked.assign(tf.add(state.numBatchesTracked, tf.scalar(1, "int32")));
+    return y;
   }
   // One multiply-add over the activations: scale and shift are per-channel vectors.
-  const scale = tf.mul(state.weight, tf.rsqrt(tf.add(variance, eps)));
-  const shift = tf.sub(state.bias, tf.mul(mean, scale));
+  const scale = tf.mul(state.weight, tf.rsqrt(tf.add(state.runningVar, eps)));
+  const shift = tf.sub(state.bias, tf.mul(state.runningMean, scale));
   return tf.add(tf.mul(x, scale), shift);
 }
 

@@ -1,15 +1,23 @@
 /** Shared by the detection tests: backends, torchvision goldens, layout conversion, comparisons. */
 import { readFileSync } from "node:fs";
-import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
 import { expect } from "vitest";
+import { selectBackend } from "../../src/engine/backend.js";
+import type { EngineChoice } from "../../src/engine/engines.js";
 
-/** The backends the detection code must agree on: WASM (the CPU training path) and the reference cpu. */
-export const BACKENDS = ["wasm", "cpu"] as const;
+const nativeEngine = await selectBackend("tensorflow").then(
+  () => true,
+  () => false,
+);
 
-export async function useBackend(name: string): Promise<void> {
-  await tf.setBackend(name);
-  await tf.ready();
+/**
+ * The backends the detection code must agree on: WASM (the CPU training path without a native
+ * engine), the reference cpu, and TensorFlow's C library where it is installed.
+ */
+export const BACKENDS: readonly EngineChoice[] = ["wasm", "cpu", ...(nativeEngine ? (["tensorflow"] as const) : [])];
+
+/** Sets the backend up as the product does: our kernels and gradients registered. */
+export async function useBackend(name: EngineChoice): Promise<void> {
+  await selectBackend(name);
 }
 
 /** A JSON file written by test/fixtures/detection/make_detection_goldens.py. */

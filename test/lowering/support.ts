@@ -4,10 +4,12 @@ import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { expect } from "vitest";
+import { registerOps } from "../../src/engine/ops/index.js";
 
 export async function useBackend(name: "wasm" | "cpu"): Promise<void> {
   if (name === "wasm")
     setWasmPaths(fileURLToPath(new URL("../../node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url)));
+  registerOps();
   await tf.setBackend(name);
   await tf.ready();
 }
