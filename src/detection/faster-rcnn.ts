@@ -110,6 +110,10 @@ export class FasterRCNN implements WeightConverter {
     const variable = this.variables().get(key);
     if (variable === undefined) throw new Error(`${this.spec.name} has no state-dict entry \`${key}\``);
     if (!key.endsWith(".weight")) return { kind: "as_is" };
+    if (key === "roi_heads.box_head.fc6.weight") {
+      const { inChannels: channels, resolution } = this.roiHeads.boxHead;
+      return { kind: "flattened_maps_linear", channels, height: resolution, width: resolution };
+    }
     return variable.rank === 4 ? { kind: "conv" } : { kind: "linear" };
   }
 

@@ -3,9 +3,9 @@
  * `FastRCNNPredictor`, and `RoIHeads` — proposal sampling and `fastrcnn_loss` in training,
  * `postprocess_detections` in inference.
  *
- * Linear weights are stored `[in, out]` (`lowering/layouts.ts`). fc6 reads the pooled boxes
- * flattened in torchvision's C×H×W order: the NHWC pooled maps are transposed to NCHW before
- * flattening, so fc6's weight is torchvision's transposed, with nothing permuted at import.
+ * Linear weights are stored `[in, out]` (`lowering/layouts.ts`). fc6 reads the NHWC pooled boxes
+ * flattened as they lie (H·W·C): its weight's rows are permuted from torchvision's C·H·W order at
+ * import and back at export, which saves a transpose of every pooled box in every step.
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashKey } from "../lowering/initialisation.js";
@@ -51,7 +51,13 @@ class Linears {
 
 /** Two fully connected layers with ReLU on the flattened pooled boxes (`fc6`, `fc7`). */
 export class TwoMLPHead extends Linears {
-  constructor(inChannels: number, resolution: number, representationSize: number, seed: number, namePrefix = "") {
+  constructor(
+    readonly inChannels: number,
+    readonly resolution: number,
+    representationSize: number,
+    seed: number,
+    namePrefix = "",
+  ) {
     const flattened = inChannels * resolution * resolution;
     super([["fc6", flattened, representationSize], ["fc7", representationSize, representationSize]], seed, namePrefix);
   }
@@ -59,7 +65,7 @@ export class TwoMLPHead extends Linears {
   /** `[K, H, W, C]` pooled boxes to `[K, representationSize]`. */
   apply(pooled: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
-      const flattened = tf.transpose(pooled, [0, 3, 1, 2]).reshape([pooled.shape[0], -1]) as tf.Tensor2D;
+      const flattened = pooled.reshape([pooled.shape[0], -1]) as tf.Tensor2D;
       return tf.relu(this.linear("fc7", tf.relu(this.linear("fc6", flattened))));
     });
   }

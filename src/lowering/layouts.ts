@@ -11,6 +11,7 @@
  * | conv2d weight, groups = g       | [out, in/g, kh, kw]      | [kh, kw, in/g, out] (TF's grouped)   |
  * | conv2d weight, depthwise (g=in) | [in·m, 1, kh, kw]        | [kh, kw, in, m] (tfjs depthwise)     |
  * | linear weight                   | [out, in]                | [in, out]                            |
+ * | linear weight on flattened maps | [out, C·H·W]             | [H·W·C, out] (NHWC maps flatten so)  |
  * | biases, norm weights, running statistics, parameters (`layer_scale`): unchanged              |
  */
 import * as tf from "@tensorflow/tfjs";
@@ -21,7 +22,9 @@ export type WeightLayout =
   | { readonly kind: "conv" }
   /** `multiplier` output channels per input channel. */
   | { readonly kind: "depthwise"; readonly multiplier: number }
-  | { readonly kind: "linear" };
+  | { readonly kind: "linear" }
+  /** A linear layer reading `[C, H, W]` maps flattened (the box head's fc6), rows permuted to H·W·C. */
+  | { readonly kind: "flattened_maps_linear"; readonly channels: number; readonly height: number; readonly width: number };
 
 /** Converts state-dict tensors between torchvision's layout and ours; unknown keys are an error. */
 export interface WeightConverter {
@@ -60,7 +63,8 @@ export function shapeInOurLayout(layout: WeightLayout, torchShape: readonly numb
       return [kh, kw, inPerGroup, out];
     case "depthwise":
       return [kh, kw, out / layout.multiplier, layout.multiplier];
-    case "linear": {
+    case "linear":
+    case "flattened_maps_linear": {
       const [outFeatures, inFeatures] = torchShape as [number, number];
       return [inFeatures, outFeatures];
     }
@@ -81,6 +85,11 @@ export function fromTorchLayout(layout: WeightLayout, tensor: tf.Tensor): tf.Ten
     }
     case "linear":
       return tf.transpose(tensor, [1, 0]);
+    case "flattened_maps_linear": {
+      const { channels, height, width } = layout;
+      const out = tensor.shape[0]!;
+      return tf.tidy(() => tf.transpose(tensor.reshape([out, channels, height, width]), [2, 3, 1, 0]).reshape([height * width * channels, out]));
+    }
   }
 }
 
@@ -96,6 +105,11 @@ export function toTorchLayout(layout: WeightLayout, tensor: tf.Tensor): tf.Tenso
     }
     case "linear":
       return tf.transpose(tensor, [1, 0]);
+    case "flattened_maps_linear": {
+      const { channels, height, width } = layout;
+      const out = tensor.shape[1]!;
+      return tf.tidy(() => tf.transpose(tensor.reshape([height, width, channels, out]), [3, 2, 0, 1]).reshape([out, channels * height * width]));
+    }
   }
 }
 

@@ -35,6 +35,12 @@ async function named(tensors: ReadonlyMap<string, tf.Tensor>, prefix = ""): Prom
   return out;
 }
 
+/**
+ * Version of the tensor layouts a checkpoint holds (`lowering/layouts.ts`). 2: the box head's fc6
+ * rows in H·W·C order; version 1 files (no `layout` entry) had them in C·H·W order, same shape.
+ */
+const CHECKPOINT_LAYOUT = "2";
+
 export async function saveCheckpoint(
   path: string,
   variables: ReadonlyMap<string, tf.Variable>,
@@ -42,7 +48,7 @@ export async function saveCheckpoint(
   state: CheckpointState,
 ): Promise<void> {
   const tensors = new Map([...(await named(variables)), ...(await named(momentum, MOMENTUM_PREFIX))]);
-  const bytes = encodeSafetensors(tensors, { format: "detc-checkpoint", state: JSON.stringify(state) });
+  const bytes = encodeSafetensors(tensors, { format: "detc-checkpoint", layout: CHECKPOINT_LAYOUT, state: JSON.stringify(state) });
   const temporary = `${path}.tmp-${process.pid}`;
   const fd = openSync(temporary, "w");
   try {
@@ -76,6 +82,11 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
   }
   if (file.metadata.format !== "detc-checkpoint" || !file.metadata.state)
     throw new CheckpointError(`${path} is a safetensors file but not a detc checkpoint`);
+  if (file.metadata.layout !== CHECKPOINT_LAYOUT)
+    throw new CheckpointError(
+      `${path} was written by an earlier detc, whose box-head weights are laid out differently (layout ${file.metadata.layout ?? "1"}, this version reads ${CHECKPOINT_LAYOUT}); ` +
+        "export it to .pth/.safetensors with that version and start from it with --init",
+    );
   const variables = new Map<string, NamedTensor>();
   const momentum = new Map<string, NamedTensor>();
   for (const [name, tensor] of file.tensors) {

@@ -10,6 +10,7 @@ import type { DetectorSummary } from "../../src/check/summary.js";
 import { buildFasterRCNN, type FasterRCNN, type FasterRCNNLosses } from "../../src/detection/faster-rcnn.js";
 import { selectBackend } from "../../src/engine/backend.js";
 import type { EngineChoice } from "../../src/engine/engines.js";
+import { relativeError } from "../weights/support.js";
 
 const examples = new URL("../../examples/", import.meta.url);
 
@@ -122,6 +123,21 @@ describe("a tiny Faster R-CNN (mobilenet_v3_small, FPN, 3 classes, input 128)", 
     };
     for (const [key, shape] of Object.entries(heads)) expect(torchShape(model, key), key).toEqual(shape);
     expect(keys.filter((k) => !k.startsWith("backbone.body."))).toHaveLength(12 + 6 + 8);
+  });
+
+  it("reads torchvision's fc6 (C·H·W inputs) on NHWC pooled boxes: the import permutation matches torch's flatten", () => {
+    const key = "roi_heads.box_head.fc6.weight";
+    const [out, flattened] = torchShape(model, key) as [number, number];
+    const [channels, resolution] = [16, 7];
+    const torchWeight = tf.randomNormal([out, flattened], 0, 1, "float32", 3);
+    const pooled = tf.randomNormal([5, resolution, resolution, channels], 0, 1, "float32", 4) as tf.Tensor4D;
+    // torch: flatten(NCHW boxes) @ weightᵀ
+    const expected = tf.matMul(tf.transpose(pooled, [0, 3, 1, 2]).reshape([5, flattened]), torchWeight, false, true);
+    const ours = model.fromTorchLayout(key, torchWeight);
+    const actual = tf.matMul(pooled.reshape([5, flattened]), ours as tf.Tensor2D);
+    expect(relativeError(actual.dataSync(), expected.dataSync())).toBeLessThan(1e-5);
+    expect(model.toTorchLayout(key, ours).dataSync()).toEqual(torchWeight.dataSync());
+    tf.dispose([torchWeight, pooled, expected, ours, actual]);
   });
 
   it("lowers the loss with a few SGD steps, training only the unfrozen variables, without leaking tensors", () => {

@@ -8,6 +8,7 @@ import { checkSource } from "../../src/check/index.js";
 import { syntheticDataset } from "../../src/data/synthetic.js";
 import { CheckpointError, readCheckpoint } from "../../src/train/checkpoint.js";
 import { SGD } from "../../src/train/optimizer.js";
+import { encodeSafetensors } from "../../src/weights/safetensors.js";
 import { learningRate } from "../../src/train/schedule.js";
 import { train, TrainingError } from "../../src/train/trainer.js";
 import { selectBackend } from "../../src/engine/backend.js";
@@ -93,6 +94,13 @@ describe("training", () => {
     await train(tinySpec(), tinyData(), { outDir: dir, resume: false, maxSteps: 1 });
     const other = tinySpec(TINY.replace("representation_size 32", "representation_size 48"));
     await expect(train(other, tinyData(), { outDir: dir, resume: true, maxSteps: 2 })).rejects.toThrow(CheckpointError);
+  });
+
+  it("refuses a checkpoint in an earlier tensor layout, saying what to do", () => {
+    const path = join(outDir(), "old.safetensors");
+    const weight = { dtype: "F32" as const, shape: [2], data: new Float32Array([1, 2]) };
+    writeFileSync(path, encodeSafetensors(new Map([["w", weight]]), { format: "detc-checkpoint", state: "{}" }));
+    expect(() => readCheckpoint(path)).toThrow(/earlier detc.*layout 1, this version reads 2.*--init/);
   });
 
   it("a corrupt checkpoint is a clear error, not a crash", () => {
