@@ -37,7 +37,10 @@ export interface LoweringOptions {
 }
 
 export interface ApplyOptions {
-  /** Batch norms that train normalise by batch statistics and update their running ones. */
+  /**
+   * Training mode: gradients will be taken, and batch norms that train normalise by batch
+   * statistics and update their running ones.
+   */
   readonly training: boolean;
 }
 
@@ -60,6 +63,23 @@ function lastUses(plan: readonly GraphNode[], taps: readonly string[]): Map<stri
   plan.forEach((node, i) => node.inputs.forEach((input) => last.set(input, i)));
   for (const tap of taps) last.set(tap, Infinity);
   return last;
+}
+
+/**
+ * Batch norms that can be folded into the conv before them (by conv name): the norm reads only
+ * that conv, which nothing else reads and which is not a tap. With running statistics the pair is
+ * one conv with scaled weights and a bias, two fewer passes over the activations each way.
+ */
+function foldableNorms(plan: readonly GraphNode[], taps: readonly string[]): Map<string, GraphNode> {
+  const readers = new Map<string, GraphNode[]>();
+  for (const node of plan) for (const input of new Set(node.inputs)) readers.set(input, [...(readers.get(input) ?? []), node]);
+  const folds = new Map<string, GraphNode>();
+  for (const conv of plan) {
+    const [norm, ...others] = readers.get(conv.name) ?? [];
+    if (conv.op.kind === "conv2d" && norm?.op.kind === "batch_norm" && others.length === 0 && !taps.includes(conv.name))
+      folds.set(conv.name, norm);
+  }
+  return folds;
 }
 
 /** A tap's tensor: feature maps (logically NCHW) channels-last, anything else in torch's order. */
@@ -100,14 +120,23 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
   const converter = weightConverter(graph);
 
   const lastUse = lastUses(plan, taps);
+  const foldable = foldableNorms(plan, taps);
+  const foldedNorms = new Set(foldable.values());
 
   function apply(images: tf.Tensor4D, { training }: ApplyOptions): tf.Tensor[] {
     if (images.rank !== 4 || images.shape[3] !== 3) throw new Error(`images must be [N, H, W, 3], got [${images.shape}]`);
+    const batchStatistics = (node: GraphNode) => training && !options.frozenBatchNorm && !frozenNodes.has(node.name);
     const context: StepContext = {
       images,
+      training,
       frozenBatchNorm: options.frozenBatchNorm,
       variable: (key) => variables.get(key)!,
-      batchStatistics: (node) => training && !options.frozenBatchNorm && !frozenNodes.has(node.name),
+      batchStatistics,
+      foldedNorm: (conv) => {
+        const norm = foldable.get(conv.name);
+        return norm && !batchStatistics(norm) ? norm : undefined;
+      },
+      isFolded: (norm) => foldedNorms.has(norm) && !batchStatistics(norm),
     };
     // Peak memory is what is live at once: each step's temporaries go with its own tidy, and each
     // value goes after its last reader, unless another live value shares its tensor (identities

@@ -31,36 +31,63 @@ function padded(op: Conv2dOp, x: tf.Tensor4D): { input: tf.Tensor4D; pad: "same"
   return { input: tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), pad: "valid" };
 }
 
+/** A per-output-channel `y · scale + shift` applied after the conv: a batch norm folded into it. */
+export interface ChannelAffine {
+  readonly scale: tf.Tensor1D;
+  readonly shift: tf.Tensor1D;
+}
+
+export interface ConvOptions {
+  /** A batch norm by running statistics folded in: weights scaled, its shift added to the bias. */
+  readonly affine?: ChannelAffine;
+  /**
+   * Computes conv and bias in one kernel. Only without gradients: tfjs's fused gradient computes
+   * every input's (the images' too) and the bias's even when nothing needs them.
+   */
+  readonly fuseBias: boolean;
+}
+
 /**
  * `x` is NHWC; `weight` is in our layout (`layouts.ts`): HWIO with I = in/groups, or
  * [kh, kw, C, m] when depthwise. Returns NHWC.
  */
-export function conv2d(op: Conv2dOp, x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor | undefined): tf.Tensor4D {
+export function conv2d(op: Conv2dOp, x: tf.Tensor4D, weight: tf.Tensor4D, convBias: tf.Tensor | undefined, options: ConvOptions): tf.Tensor4D {
   const { input: source, pad } = padded(op, x);
   const stride: [number, number] = [...op.stride];
   const dilation: [number, number] = [...op.dilation];
-  const dense = (input: tf.Tensor4D, filter: tf.Tensor4D) => tf.conv2d(input, filter, stride, pad, "NHWC", dilation);
+  const { affine } = options;
+  // The output channel is the filter's last axis in every layout but depthwise's [kh, kw, C, m].
+  const filterScale = affine && (isDepthwise(op) ? affine.scale.reshape([op.inChannels, op.outChannels / op.inChannels]) : affine.scale);
+  const filter = filterScale ? (tf.mul(weight, filterScale) as tf.Tensor4D) : weight;
+  const bias = affine ? (convBias ? tf.add(tf.mul(convBias, affine.scale), affine.shift) : affine.shift) : convBias;
+  const fused = options.fuseBias && bias !== undefined && (op.groups === 1 || isDepthwise(op));
+  const dense = (input: tf.Tensor4D, filter: tf.Tensor4D) =>
+    fused
+      ? tf.fused.conv2d({ x: input, filter, strides: stride, pad, dataFormat: "NHWC", dilations: dilation, bias })
+      : tf.conv2d(input, filter, stride, pad, "NHWC", dilation);
   const depthwise = (input: tf.Tensor4D, filter: tf.Tensor4D) =>
-    tf.depthwiseConv2d(input, filter, stride, pad, "NHWC", dilation);
+    fused
+      ? tf.fused.depthwiseConv2d({ x: input, filter, strides: stride, pad, dataFormat: "NHWC", dilations: dilation, bias })
+      : tf.depthwiseConv2d(input, filter, stride, pad, "NHWC", dilation);
 
   let y: tf.Tensor4D;
-  if (op.groups === 1) y = dense(source, weight);
-  else if (isDepthwise(op)) y = depthwise(source, weight);
+  if (op.groups === 1) y = dense(source, filter);
+  else if (isDepthwise(op)) y = depthwise(source, filter);
   else if (op.groups <= MAX_GROUPS_CONV_PER_GROUP) {
     const inputs = tf.split(source, op.groups, 3) as tf.Tensor4D[];
-    const filters = tf.split(weight, op.groups, 3) as tf.Tensor4D[];
+    const filters = tf.split(filter, op.groups, 3) as tf.Tensor4D[];
     y = tf.concat(inputs.map((input, g) => dense(input, filters[g]!)), 3);
   } else {
-    const [kh, kw, inPerGroup] = weight.shape;
+    const [kh, kw, inPerGroup] = filter.shape;
     const outPerGroup = op.outChannels / op.groups;
     // [kh, kw, in/g, g·out/g] → [kh, kw, g·in/g, out/g]: input channel c's filters are its group's.
-    const filter = weight
+    const perInput = filter
       .reshape([kh, kw, inPerGroup, op.groups, outPerGroup])
       .transpose([0, 1, 3, 2, 4])
       .reshape([kh, kw, op.inChannels, outPerGroup]) as tf.Tensor4D;
-    const products = depthwise(source, filter);
+    const products = tf.depthwiseConv2d(source, perInput, stride, pad, "NHWC", dilation);
     const [n, h, w] = products.shape;
     y = tf.sum(products.reshape([n, h, w, op.groups, inPerGroup, outPerGroup]), 4).reshape([n, h, w, op.outChannels]);
   }
-  return bias ? tf.add(y, bias) : y;
+  return bias && !fused ? tf.add(y, bias) : y;
 }

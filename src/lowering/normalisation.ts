@@ -41,9 +41,14 @@ export function batchNorm(
     return y;
   }
   // One multiply-add over the activations: scale and shift are per-channel vectors.
-  const scale = tf.mul(state.weight, tf.rsqrt(tf.add(state.runningVar, eps)));
-  const shift = tf.sub(state.bias, tf.mul(state.runningMean, scale));
+  const { scale, shift } = runningAffine(state, eps);
   return tf.add(tf.mul(x, scale), shift);
+}
+
+/** Batch norm by running statistics as `x · scale + shift`, per channel (also what a conv folds in). */
+export function runningAffine(state: BatchNormState, eps: number): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+  const scale = tf.mul(state.weight, tf.rsqrt(tf.add(state.runningVar, eps))) as tf.Tensor1D;
+  return { scale, shift: tf.sub(state.bias, tf.mul(state.runningMean, scale)) as tf.Tensor1D };
 }
 
 /** Layer norm over physical axis `axis` (biased variance, as torch). */

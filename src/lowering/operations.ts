@@ -4,42 +4,66 @@ import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
 import { conv2d } from "./convolution.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
-import { batchNorm, FROZEN_BATCH_NORM_EPS, layerNorm } from "./normalisation.js";
+import { batchNorm, FROZEN_BATCH_NORM_EPS, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
 import { adaptiveAvgPool2d, maxPool2d } from "./pooling.js";
 
 export interface StepContext {
   readonly images: tf.Tensor4D;
+  /** Gradients will be taken (training mode). */
+  readonly training: boolean;
   /** Batch norms are torchvision's FrozenBatchNorm2d. */
   readonly frozenBatchNorm: boolean;
   variable(key: string): tf.Variable;
   /** Whether the batch-norm step normalises by batch statistics (and updates its running ones). */
   batchStatistics(node: GraphNode): boolean;
+  /** The batch norm (using running statistics) this conv computes too, if it is folded into it. */
+  foldedNorm(conv: GraphNode): GraphNode | undefined;
+  /** Whether this batch norm is computed by the conv before it. */
+  isFolded(norm: GraphNode): boolean;
 }
 
 const channelsLast = (value: LaidOut) => tensorIn(value, CHANNELS_LAST) as tf.Tensor4D;
 
-export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: StepContext): LaidOut {
-  const state = (role: StateEntry["role"]) => {
+type NodeState = (role: StateEntry["role"]) => tf.Variable | undefined;
+
+function stateOf(node: GraphNode, context: StepContext): NodeState {
+  return (role) => {
     const entry = node.state.find((e) => e.role === role);
     return entry && context.variable(entry.key);
   };
+}
+
+function batchNormState(state: NodeState): BatchNormState {
+  return {
+    weight: state("weight")!,
+    bias: state("bias")!,
+    runningMean: state("running_mean")!,
+    runningVar: state("running_var")!,
+    numBatchesTracked: state("num_batches_tracked")!,
+  };
+}
+
+/** torchvision's detection backbones replace every norm's eps with FrozenBatchNorm2d's. */
+function normEps(norm: GraphNode, context: StepContext): number {
+  return context.frozenBatchNorm ? FROZEN_BATCH_NORM_EPS : (norm.op as Extract<GraphNode["op"], { kind: "batch_norm" }>).eps;
+}
+
+export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: StepContext): LaidOut {
+  const state = stateOf(node, context);
   const op = node.op;
   const x = inputs[0]!;
   switch (op.kind) {
     case "input":
       return { tensor: context.images, axes: CHANNELS_LAST };
-    case "conv2d":
-      return { tensor: conv2d(op, channelsLast(x), state("weight") as tf.Tensor4D, state("bias")), axes: CHANNELS_LAST };
+    case "conv2d": {
+      const norm = context.foldedNorm(node);
+      const affine = norm && runningAffine(batchNormState(stateOf(norm, context)), normEps(norm, context));
+      const y = conv2d(op, channelsLast(x), state("weight") as tf.Tensor4D, state("bias"), { affine, fuseBias: !context.training });
+      return { tensor: y, axes: CHANNELS_LAST };
+    }
     case "batch_norm": {
-      const bn = {
-        weight: state("weight")!,
-        bias: state("bias")!,
-        runningMean: state("running_mean")!,
-        runningVar: state("running_var")!,
-        numBatchesTracked: state("num_batches_tracked")!,
-      };
-      const eps = context.frozenBatchNorm ? FROZEN_BATCH_NORM_EPS : op.eps;
-      const y = batchNorm(channelsLast(x), bn, eps, op.momentum, context.batchStatistics(node));
+      if (context.isFolded(node)) return x; // computed by the conv before it
+      const y = batchNorm(channelsLast(x), batchNormState(state), normEps(node, context), op.momentum, context.batchStatistics(node));
       return { tensor: y, axes: CHANNELS_LAST };
     }
     case "layer_norm": {
