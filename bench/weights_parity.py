@@ -43,8 +43,9 @@ def write_goldens(model, image, folder):
     pyramid = hasattr(model.backbone, "fpn")
     with torch.no_grad():
         images, _ = model.transform([image])
-        # The emitted body returns its taps as "0", "1", …, the levels the RPN sees without an FPN.
-        body = model.backbone.body(images.tensors)
+        # The emitted body returns its taps as "0", "1", …, the levels the RPN sees without an FPN;
+        # a `features` body without an FPN is the backbone itself (keys `backbone.<i>`).
+        body = model.backbone.body(images.tensors) if pyramid else model.backbone(images.tensors)
         levels = model.backbone.fpn(body) if pyramid else body
         objectness, deltas = model.rpn.head(list(levels.values()))
     outputs = {"input": images.tensors}

@@ -1,15 +1,22 @@
 /**
  * `detc emit torchvision`, verified by running what it writes in torchvision itself (Debian's
  * python3-torchvision): every example builds with `detc check`'s parameter count and feature
- * shapes and detects in eval mode, and train.py trains under torchrun with two gloo processes.
+ * shapes and detects in eval mode, `detc export` files load into it with strict=True, and train.py
+ * trains under torchrun with two gloo processes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
 import { describe, expect, inject, it } from "vitest";
 import { checkSource } from "../src/check/index.js";
+import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
+import { emitTorchvisionModule } from "../src/emit/torchvision.js";
+import { selectBackend } from "../src/engine/backend.js";
+import { exportStateDict } from "../src/weights/export-state-dict.js";
+import { writeStateDict } from "../src/weights/state-dict.js";
+import { torchvisionKey } from "../src/weights/torchvision-keys.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = inject("cli");
@@ -57,6 +64,65 @@ for path, height, width in zip(sys.argv[1::3], map(int, sys.argv[2::3]), map(int
 print(json.dumps(report))
 `;
 
+/**
+ * The examples with a narrow box head (same keys, files a quarter the size) and batch norm that
+ * trains, so only `trainable` freezes parameters; quickstart sets both itself.
+ */
+const narrowed = (source: string) => (/^(box|train) /m.test(source) ? source : `${source}box representation_size 64\ntrain frozen_batch_norm false\n`);
+
+/** The zoo families the examples leave out, with frozen stages (named inside the body). */
+const MORE_FAMILIES = `
+detector convnext_tiny_fpn
+backbone convnext_tiny trainable 1
+tap features.1, features.3
+fpn 32 extra maxpool
+anchors sizes 16, 32, 64 ratios 1.0
+roi align 7 sampling 2
+classes 3
+box representation_size 32
+
+detector mobilenet_v2_c4
+backbone mobilenet_v2 trainable 2
+tap features.13
+anchors sizes (32, 64) ratios 1.0
+roi align 7 sampling 2
+classes 3
+box representation_size 32
+train frozen_batch_norm false
+
+detector regnet_y_400mf_fpn
+backbone regnet_y_400mf trainable 1
+tap trunk_output.block2, trunk_output.block3
+fpn 32 extra maxpool
+anchors sizes 32, 64, 128 ratios 1.0
+roi align 7 sampling 2
+classes 3
+box representation_size 32
+train frozen_batch_norm false
+`;
+
+/** Loads each `detc export` file into its emitted model with strict=True; reports what it froze. */
+const LOAD_STRICT = `
+import importlib.util, json, sys
+import torch
+report = {}
+for path, weights in zip(sys.argv[1::2], sys.argv[2::2]):
+    spec = importlib.util.spec_from_file_location("emitted", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.create_model()
+    state = torch.load(weights)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:
+        report[path] = {"error": str(error)}
+        continue
+    report[path] = {"loaded": len(state), "frozen": sorted(n for n, p in model.named_parameters() if not p.requires_grad)}
+print(json.dumps(report))
+`;
+
+const BUFFER = /\.(running_mean|running_var|num_batches_tracked)$/;
+
 describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run in torchvision" : SKIP_MESSAGE})`, () => {
   it("every example builds in torchvision with detc check's parameters and levels, and detects", () => {
     const dir = mkdtempSync(join(tmpdir(), "detc-emit-"));
@@ -79,6 +145,41 @@ describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run
       expect(built.boxes[0], detector.name).toBeGreaterThan(0);
       expect(built.boxes[1]).toBe(4);
       expect(Math.max(...built.labels)).toBeLessThan(detector.spec.classes.count);
+    }
+  }, 120_000);
+
+  it("`detc export` files load with strict=True into the emitted model, for every example and zoo family", async () => {
+    await selectBackend("auto");
+    const detectors = [
+      ...EXAMPLES.map((name) => checkSource(narrowed(readFileSync(join(root, `examples/${name}.det`), "utf8"))).detectors[0]!),
+      ...checkSource(MORE_FAMILIES).detectors,
+    ];
+    const dir = mkdtempSync(join(tmpdir(), "detc-export-strict-"));
+    try {
+      const cases = [];
+      for (const detector of detectors) {
+        const { name } = detector;
+        const module = join(dir, `${name}.py`);
+        const weights = join(dir, `${name}.pth`);
+        writeFileSync(module, emitTorchvisionModule(detector, { source: `${name}.det`, moduleName: name }));
+        const model = buildFasterRCNN(detector.spec);
+        try {
+          const exported = await exportStateDict(model);
+          writeStateDict(weights, exported);
+          // Frozen by `trainable` (batch norm trains in every case), as torchvision names them.
+          const frozen = [...model.variables()].filter(([key, variable]) => !variable.trainable && !BUFFER.test(key));
+          cases.push({ name, module, weights, tensors: exported.size, frozen: frozen.map(([key]) => torchvisionKey(detector.spec, key)).sort() });
+        } finally {
+          model.dispose();
+        }
+      }
+      const report = JSON.parse(python(["-c", LOAD_STRICT, ...cases.flatMap((c) => [c.module, c.weights])], dir, 60_000));
+      for (const { name, module, tensors, frozen } of cases) expect(report[module], name).toEqual({ loaded: tensors, frozen });
+      // Each way of naming the body froze its first stage.
+      const frozenStem = { convnext_tiny_fpn: "backbone.body.0.0.weight", mobilenet_v2_c4: "backbone.0.0.weight", regnet_y_400mf_fpn: "backbone.body.stem.0.weight" };
+      for (const [name, key] of Object.entries(frozenStem)) expect(cases.find((c) => c.name === name)!.frozen).toContain(key);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
 

@@ -1,7 +1,8 @@
 /**
  * `detc emit torchvision`: a checked detector as the Python module the seed tutorial writes by hand
  * (create_feature_extractor body, FeaturePyramidNetwork + LastLevelMaxPool, AnchorGenerator,
- * MultiScaleRoIAlign, FasterRCNN), with every number detc inferred written in and commented.
+ * MultiScaleRoIAlign, FasterRCNN), with every number detc inferred written in and commented. Its
+ * state-dict keys are the ones `detc export` writes, so an exported file loads with strict=True.
  * Pure: a summary in, Python source out. Paths in the spec must already be relative to the folder
  * the module is written to (the generated code resolves them against its own location).
  */
@@ -25,8 +26,27 @@ const levelName = (index: number) => String(index);
 
 const isInside = (key: string, module: string) => key.startsWith(module + ".");
 
+const FEATURES = "features";
+
 /**
- * The backbone modules whose parameters `trainable N` freezes (torchvision's `trainable_layers`
+ * The module the body is extracted from: `features` when every tap is inside it (vgg, mobilenet,
+ * efficientnet, convnext), as torchvision's detection builders (`_mobilenet_extractor`) and the
+ * tutorial (`backbone = net.features`) take it, so the keys are the ones `detc export` writes
+ * (src/weights/torchvision-keys.ts): `backbone.body.<i>.…` with an FPN, `backbone.<i>.…` without.
+ * Otherwise (resnet, regnet) the whole network, whose names torchvision's builders keep.
+ */
+function bodyRoot(detector: DetectorSummary): typeof FEATURES | undefined {
+  return detector.levels.every((l) => l.extra || isInside(l.node, FEATURES)) ? FEATURES : undefined;
+}
+
+/** A name in the network as the body names it. */
+function nameInBody(detector: DetectorSummary): (name: string) => string {
+  const root = bodyRoot(detector);
+  return root ? (name) => name.slice(root.length + 1) : (name) => name;
+}
+
+/**
+ * The body modules whose parameters `trainable N` freezes (torchvision's `trainable_layers`
  * counted over detc's stages), each as the largest module holding only frozen parameters.
  */
 export function frozenModules(detector: DetectorSummary): string[] {
@@ -34,10 +54,11 @@ export function frozenModules(detector: DetectorSummary): string[] {
   const graph = findBackbone(spec.backbone.name)!.graph();
   const taps = spec.taps.map((t) => t.node);
   const all = stages(graph, taps);
+  const inBody = nameInBody(detector);
   // As `detc run`: 3 stages train with pretrained weights, every stage from random ones.
   const trainable = spec.backbone.trainable ?? (spec.backbone.weights !== undefined ? 3 : all.length);
-  const frozen = new Set(all.slice(0, Math.max(0, all.length - trainable)).flatMap((s) => s.stateKeys));
-  const used = stateEntries(ancestors(graph, taps)).map((e) => e.key);
+  const frozen = new Set(all.slice(0, Math.max(0, all.length - trainable)).flatMap((s) => s.stateKeys.map(inBody)));
+  const used = stateEntries(ancestors(graph, taps)).map((e) => inBody(e.key));
   const whollyFrozen = (module: string) => used.every((key) => !isInside(key, module) || frozen.has(key));
   const modules = new Set<string>();
   for (const key of frozen) {
@@ -86,13 +107,17 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
   const fpn = spec.fpn;
   const taps = levels.filter((l) => !l.extra);
   const frozen = frozenModules(detector);
+  const root = bodyRoot(detector);
+  const inBody = nameInBody(detector);
+  // Without an FPN a `features` body is the whole backbone, as the tutorial's `backbone = net.features`.
+  const bodyIsBackbone = root !== undefined && !fpn;
   const representationSize = spec.settings.box.representation_size as number;
   const customBoxHead = representationSize !== SETTINGS.box.representation_size!.default;
   const outChannels = taps[0]!.outChannels;
   const resolution = spec.roi.outputSize;
 
   const returnNodes = taps.map(
-    (level, i) => `${pyString(level.node)}: ${pyString(levelName(i))},  # ${level.name}: ${level.channels} channels, stride ${level.stride}`,
+    (level, i) => `${pyString(inBody(level.node))}: ${pyString(levelName(i))},  # ${level.name}: ${level.channels} channels, stride ${level.stride}`,
   );
   const levelComments = levels.map(
     (l, i) => `#   ${l.extra ? '"pool"' : pyString(levelName(i))}: ${l.outChannels} channels, stride ${l.stride}, ${l.height}×${l.width}${l.extra ? " (RPN only)" : ""}`,
@@ -102,10 +127,12 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
   const sizes = pyTuple(spec.anchors.sizes.map((group) => pyTuple(group.map((s) => pyNumber(s)))));
   const classNames = spec.classes.names && ["__background__", ...spec.classes.names];
 
+  const ownEps = replacedBatchNormEps(detector);
   const imports = [
     ...(spec.backbone.weights ? ["import os", "", "import torch"] : []),
     "import torchvision",
-    "from torch import nn",
+    // For the Backbone class and the batch-norm eps loop.
+    ...(bodyIsBackbone && ownEps === undefined ? [] : ["from torch import nn"]),
     "from torchvision.models.detection import FasterRCNN",
     "from torchvision.models.detection.anchor_utils import AnchorGenerator",
     ...(customBoxHead ? ["from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead"] : []),
@@ -120,7 +147,6 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
         "        network.load_state_dict(torch.load(backbone_weights, map_location=\"cpu\"))",
       ]
     : [];
-  const ownEps = replacedBatchNormEps(detector);
   const frozenBatchNormEps =
     ownEps === undefined
       ? []
@@ -139,6 +165,43 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
         "            parameter.requires_grad_(False)",
       ]
     : [];
+
+  const extractBody = [
+    ...(root
+      ? [
+          bodyIsBackbone
+            ? `    # Tapped inside \`${root}\`, the whole backbone (the tutorial's \`backbone = net.${root}\`): keys \`backbone.<i>.…\`,`
+            : `    # Tapped inside \`${root}\`, as torchvision's detection builders do: keys \`backbone.body.<i>.…\`,`,
+          "    # the ones `detc export` writes.",
+        ]
+      : []),
+    `    body = create_feature_extractor(${root ? `network.${root}` : "network"}, return_nodes=RETURN_NODES)`,
+  ];
+  const backboneClass = bodyIsBackbone
+    ? ""
+    : `
+
+class Backbone(nn.Module):
+    """The tapped network${fpn ? " and its feature pyramid" : ""}; FasterRCNN reads \`out_channels\`."""
+
+    def __init__(self, body${fpn ? ", fpn" : ""}, out_channels):
+        super().__init__()
+        self.body = body
+${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
+
+    def forward(self, images):
+        return ${fpn ? "self.fpn(self.body(images))" : "self.body(images)"}
+`;
+  const returnBackbone = fpn
+    ? `    fpn = FeaturePyramidNetwork(
+        in_channels_list=${pyList(taps.map((l) => String(l.channels)))},
+        out_channels=${fpn.channels},${fpn.extraMaxPool ? "\n        extra_blocks=LastLevelMaxPool(),  # the stride-" + levels.at(-1)!.stride + " level \"pool\"" : ""}
+    )
+    return Backbone(body, fpn, out_channels=${fpn.channels})`
+    : bodyIsBackbone
+      ? `    body.out_channels = ${outChannels}  # FasterRCNN reads it
+    return body`
+      : `    return Backbone(body, out_channels=${outChannels})`;
 
   const fasterRcnnArguments = [
     "backbone,",
@@ -168,36 +231,16 @@ ${imports.join("\n")}
 ${spec.backbone.weights ? "\nHERE = os.path.dirname(os.path.abspath(__file__))\n" : ""}
 NUM_CLASSES = ${spec.classes.count}${classNames ? `\nCLASS_NAMES = ${pyList(classNames.map(pyString))}` : ""}
 
-# The tapped nodes (as \`detc check\` resolved the spec's taps) and the level names they get.
+# The tapped nodes (as \`detc check\` resolved the spec's taps${root ? `, named inside \`network.${root}\`` : ""}) and the level names they get.
 RETURN_NODES = {
 ${indent(returnNodes, 4)}
 }
-${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}
-
-class Backbone(nn.Module):
-    """The tapped network${fpn ? " and its feature pyramid" : ""}; FasterRCNN reads \`out_channels\`."""
-
-    def __init__(self, body${fpn ? ", fpn" : ""}, out_channels):
-        super().__init__()
-        self.body = body
-${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
-
-    def forward(self, images):
-        return ${fpn ? "self.fpn(self.body(images))" : "self.body(images)"}
-
+${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules of the body.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}${backboneClass}
 
 def create_backbone(${spec.backbone.weights ? "backbone_weights=BACKBONE_WEIGHTS" : ""}):
     network = torchvision.models.${spec.backbone.name}(weights=None)
-${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}${frozenBatchNormEps.join("\n")}${frozenBatchNormEps.length ? "\n" : ""}    body = create_feature_extractor(network, return_nodes=RETURN_NODES)
-${freeze.join("\n")}${freeze.length ? "\n" : ""}${
-    fpn
-      ? `    fpn = FeaturePyramidNetwork(
-        in_channels_list=${pyList(taps.map((l) => String(l.channels)))},
-        out_channels=${fpn.channels},${fpn.extraMaxPool ? "\n        extra_blocks=LastLevelMaxPool(),  # the stride-" + levels.at(-1)!.stride + " level \"pool\"" : ""}
-    )
-    return Backbone(body, fpn, out_channels=${fpn.channels})`
-      : `    return Backbone(body, out_channels=${outChannels})`
-  }
+${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}${frozenBatchNormEps.join("\n")}${frozenBatchNormEps.length ? "\n" : ""}${extractBody.join("\n")}
+${freeze.join("\n")}${freeze.length ? "\n" : ""}${returnBackbone}
 
 
 def create_model(num_classes=NUM_CLASSES):
