@@ -202,6 +202,19 @@ describe("wasm kernels", () => {
     });
   });
 
+  describe("AvgPoolGrad", () => {
+    it.each([
+      ["2×2 windows (RoIAlign's bins), remainder rows dropped", [3, 9, 8, 5], 2, "valid"],
+      ["3×2 windows", [2, 6, 6, 4], [3, 2], "valid"],
+      ["overlapping windows (the backend's own kernel)", [2, 7, 7, 3], 3, "same"],
+    ] as const)("%s", async (_, shape, window, pad) => {
+      const strides = pad === "same" ? 2 : window;
+      await expectSameAsCpu(() =>
+        tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.avgPool(x as tf.Tensor4D, window as [number, number], strides as [number, number], pad), 3)))(randomTensor([...shape], 6)),
+      );
+    });
+  });
+
   describe("BatchMatMul", () => {
     const product = (aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean) => () =>
       tf.matMul(randomTensor(aShape, 6), randomTensor(bShape, 7), transposeA, transposeB);

@@ -45,56 +45,62 @@ const nativeAttrs = (binding: NativeBinding, attrs: tf.NamedAttrMap): NativeAttr
 /**
  * Forward in JavaScript, outputs as TensorFlow's: y, batch mean, unbiased batch variance, then the
  * "reserve space" the gradient reads (here the mean and the biased variance, and an empty third).
+ * Loops run rows × channels (channels last), sums in float64.
  */
-function normalise(x: Float32Array, scale: ArrayLike<number>, offset: ArrayLike<number>, channels: number, epsilon: number) {
+function normalise(x: Float32Array, scale: Float32Array, offset: Float32Array, channels: number, epsilon: number): Float32Array[] {
   const rows = x.length / channels;
   const mean = new Float64Array(channels);
   const squares = new Float64Array(channels);
-  for (let i = 0; i < x.length; i++) mean[i % channels] += x[i]!;
+  for (let i = 0; i < x.length; i += channels) for (let c = 0; c < channels; c++) mean[c] += x[i + c]!;
   for (let c = 0; c < channels; c++) mean[c] /= rows;
-  for (let i = 0; i < x.length; i++) squares[i % channels] += (x[i]! - mean[i % channels]!) ** 2;
+  for (let i = 0; i < x.length; i += channels)
+    for (let c = 0; c < channels; c++) {
+      const centred = x[i + c]! - mean[c]!;
+      squares[c] += centred * centred;
+    }
   const biased = squares.map((sum) => sum / rows);
   const factor = biased.map((variance, c) => scale[c]! / Math.sqrt(variance + epsilon));
+  const shift = factor.map((f, c) => offset[c]! - mean[c]! * f);
   const y = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % channels;
-    y[i] = (x[i]! - mean[c]!) * factor[c]! + offset[c]!;
-  }
+  for (let i = 0; i < x.length; i += channels) for (let c = 0; c < channels; c++) y[i + c] = x[i + c]! * factor[c]! + shift[c]!;
   const unbiased = squares.map((sum) => sum / Math.max(rows - 1, 1));
   return [y, Float32Array.from(mean), Float32Array.from(unbiased), Float32Array.from(mean), Float32Array.from(biased), new Float32Array(0)];
 }
 
-/** dx, dscale, doffset (and TensorFlow's two empty reserve outputs) from dy and the forward's reserve. */
+/**
+ * dx, dscale, doffset (and TensorFlow's two empty reserve outputs) from dy and the forward's reserve:
+ * with x̂ = (x − μ)·σ⁻¹ and m rows, dx = γσ⁻¹·(dy − Σdy/m − x̂·Σ(dy·x̂)/m), per channel a·dy + b·(x − μ) + d.
+ */
 function normaliseGradient(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  scale: ArrayLike<number>,
-  mean: ArrayLike<number>,
-  variance: ArrayLike<number>,
+  dy: Float32Array,
+  x: Float32Array,
+  scale: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
   channels: number,
   epsilon: number,
-) {
+): Float32Array[] {
   const rows = x.length / channels;
-  const inverseStd = Float64Array.from({ length: channels }, (_, c) => 1 / Math.sqrt(variance[c]! + epsilon));
   const sumDy = new Float64Array(channels);
-  const sumDyXhat = new Float64Array(channels);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % channels;
-    sumDy[c] += dy[i]!;
-    sumDyXhat[c] += dy[i]! * (x[i]! - mean[c]!) * inverseStd[c]!;
-  }
+  const sumDyCentred = new Float64Array(channels);
+  for (let i = 0; i < x.length; i += channels)
+    for (let c = 0; c < channels; c++) {
+      sumDy[c] += dy[i + c]!;
+      sumDyCentred[c] += dy[i + c]! * (x[i + c]! - mean[c]!);
+    }
+  const inverseStd = Float64Array.from({ length: channels }, (_, c) => 1 / Math.sqrt(variance[c]! + epsilon));
+  const a = inverseStd.map((s, c) => scale[c]! * s);
+  const b = inverseStd.map((s, c) => (-scale[c]! * s * s * s * sumDyCentred[c]!) / rows);
+  const d = inverseStd.map((s, c) => (-scale[c]! * s * sumDy[c]!) / rows - b[c]! * mean[c]!);
   const dx = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) {
-    const c = i % channels;
-    const xhat = (x[i]! - mean[c]!) * inverseStd[c]!;
-    dx[i] = ((scale[c]! * inverseStd[c]!) / rows) * (rows * dy[i]! - sumDy[c]! - xhat * sumDyXhat[c]!);
-  }
-  return [dx, Float32Array.from(sumDyXhat), Float32Array.from(sumDy), new Float32Array(0), new Float32Array(0)];
+  for (let i = 0; i < x.length; i += channels) for (let c = 0; c < channels; c++) dx[i + c] = a[c]! * dy[i + c]! + b[c]! * x[i + c]! + d[c]!;
+  const dscale = sumDyCentred.map((sum, c) => sum * inverseStd[c]!);
+  return [dx, Float32Array.from(dscale), Float32Array.from(sumDy), new Float32Array(0), new Float32Array(0)];
 }
 
 /** What the kernels use of the cpu and wasm backends: a copy out, and a tensor made from values. */
 interface JsBackend {
-  readSync(dataId: tf.DataId): ArrayLike<number>;
+  readSync(dataId: tf.DataId): Float32Array;
   makeTensorInfo?(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo; // cpu
   makeOutput(shape: number[], dtype: "float32", memoryOffset?: number, values?: Float32Array): tf.TensorInfo; // wasm
 }

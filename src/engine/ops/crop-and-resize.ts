@@ -13,9 +13,9 @@ export const CROP_AND_RESIZE_GRAD_IMAGE = "CropAndResizeGradImage";
 
 /** Inputs: `grads` [K, cropHeight, cropWidth, C], `boxes` [K, 4] (y1, x1, y2, x2 normalised), `boxInd` [K]. */
 export interface CropGradientInputs {
-  readonly grads: Float32Array | ArrayLike<number>;
-  readonly boxes: ArrayLike<number>;
-  readonly boxInd: ArrayLike<number>;
+  readonly grads: Float32Array;
+  readonly boxes: Float32Array;
+  readonly boxInd: Int32Array;
 }
 
 /**
@@ -29,38 +29,39 @@ export function accumulateCropGradients(
   [batch, height, width, channels]: readonly number[],
   imageGradient: Float32Array,
 ): void {
-  const rowStride = width * channels;
-  for (let b = 0; b < boxCount!; b++) {
+  const [K, ch, cw, B, H, W, C] = [boxCount!, cropHeight!, cropWidth!, batch!, height!, width!, channels!];
+  const rowStride = W * C;
+  for (let b = 0; b < K; b++) {
     const image = boxInd[b]!;
-    if (image < 0 || image >= batch!) continue;
-    const [y1, x1, y2, x2] = [boxes[4 * b]!, boxes[4 * b + 1]!, boxes[4 * b + 2]!, boxes[4 * b + 3]!];
-    const heightScale = cropHeight! > 1 ? ((y2 - y1) * (height! - 1)) / (cropHeight! - 1) : 0;
-    const widthScale = cropWidth! > 1 ? ((x2 - x1) * (width! - 1)) / (cropWidth! - 1) : 0;
-    const imageStart = image * height! * rowStride;
-    for (let y = 0; y < cropHeight!; y++) {
-      const inY = cropHeight! > 1 ? y1 * (height! - 1) + y * heightScale : 0.5 * (y1 + y2) * (height! - 1);
-      if (inY < 0 || inY > height! - 1) continue;
+    if (image < 0 || image >= B) continue;
+    const y1 = boxes[4 * b]!, x1 = boxes[4 * b + 1]!, y2 = boxes[4 * b + 2]!, x2 = boxes[4 * b + 3]!;
+    const heightScale = ch > 1 ? ((y2 - y1) * (H - 1)) / (ch - 1) : 0;
+    const widthScale = cw > 1 ? ((x2 - x1) * (W - 1)) / (cw - 1) : 0;
+    const imageStart = image * H * rowStride;
+    for (let y = 0; y < ch; y++) {
+      const inY = ch > 1 ? y1 * (H - 1) + y * heightScale : 0.5 * (y1 + y2) * (H - 1);
+      if (inY < 0 || inY > H - 1) continue;
       const top = Math.floor(inY);
-      const bottom = Math.ceil(inY);
       const yLerp = inY - top;
-      for (let x = 0; x < cropWidth!; x++) {
-        const inX = cropWidth! > 1 ? x1 * (width! - 1) + x * widthScale : 0.5 * (x1 + x2) * (width! - 1);
-        if (inX < 0 || inX > width! - 1) continue;
+      const topRow = imageStart + top * rowStride;
+      const bottomRow = imageStart + Math.ceil(inY) * rowStride;
+      for (let x = 0; x < cw; x++) {
+        const inX = cw > 1 ? x1 * (W - 1) + x * widthScale : 0.5 * (x1 + x2) * (W - 1);
+        if (inX < 0 || inX > W - 1) continue;
         const left = Math.floor(inX);
-        const right = Math.ceil(inX);
         const xLerp = inX - left;
-        const weights = [(1 - yLerp) * (1 - xLerp), (1 - yLerp) * xLerp, yLerp * (1 - xLerp), yLerp * xLerp];
-        const pixels = [
-          imageStart + top * rowStride + left * channels!,
-          imageStart + top * rowStride + right * channels!,
-          imageStart + bottom * rowStride + left * channels!,
-          imageStart + bottom * rowStride + right * channels!,
-        ];
-        const sample = ((b * cropHeight! + y) * cropWidth! + x) * channels!;
-        for (let corner = 0; corner < 4; corner++) {
-          const weight = weights[corner]!;
-          const pixel = pixels[corner]!;
-          for (let c = 0; c < channels!; c++) imageGradient[pixel + c] += weight * grads[sample + c]!;
+        const [leftColumn, rightColumn] = [left * C, Math.ceil(inX) * C];
+        const [topLeft, topRight] = [topRow + leftColumn, topRow + rightColumn];
+        const [bottomLeft, bottomRight] = [bottomRow + leftColumn, bottomRow + rightColumn];
+        const wTopLeft = (1 - yLerp) * (1 - xLerp), wTopRight = (1 - yLerp) * xLerp;
+        const wBottomLeft = yLerp * (1 - xLerp), wBottomRight = yLerp * xLerp;
+        const sample = ((b * ch + y) * cw + x) * C;
+        for (let c = 0; c < C; c++) {
+          const g = grads[sample + c]!;
+          imageGradient[topLeft + c] += wTopLeft * g;
+          imageGradient[topRight + c] += wTopRight * g;
+          imageGradient[bottomLeft + c] += wBottomLeft * g;
+          imageGradient[bottomRight + c] += wBottomRight * g;
         }
       }
     }
@@ -74,7 +75,7 @@ interface GradImageAttrs {
 
 /** What the kernel uses of the cpu and wasm backends: a copy out, and a tensor made from values. */
 interface JsBackend {
-  readSync(dataId: tf.DataId): ArrayLike<number>;
+  readSync(dataId: tf.DataId): Float32Array | Int32Array;
   makeTensorInfo?(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo; // cpu
   makeOutput(shape: number[], dtype: "float32", memoryOffset?: number, values?: Float32Array): tf.TensorInfo; // wasm
 }
@@ -88,7 +89,8 @@ const jsKernel = (backendName: "cpu" | "wasm"): tf.KernelConfig => ({
     const js = backend as unknown as JsBackend;
     const gradient = new Float32Array(imageShape.reduce((a, b) => a * b, 1));
     const read = (tensor: tf.TensorInfo) => js.readSync(tensor.dataId);
-    accumulateCropGradients({ grads: read(grads!), boxes: read(boxes!), boxInd: read(boxInd!) }, grads!.shape, imageShape, gradient);
+    const values = { grads: read(grads!) as Float32Array, boxes: read(boxes!) as Float32Array, boxInd: read(boxInd!) as Int32Array };
+    accumulateCropGradients(values, grads!.shape, imageShape, gradient);
     return backendName === "cpu" ? js.makeTensorInfo!(imageShape, "float32", gradient) : js.makeOutput(imageShape, "float32", undefined, gradient);
   },
 });

@@ -1,7 +1,7 @@
 /**
  * Kernels that make the WASM backend train: the gradients it lacks (convolution filters, depthwise
  * convolutions, `tf.gather`) and faster versions of the ones it runs slowly (transposed and batched
- * matrix products, a convolution's input gradient, tiling, slicing). Matrix products go to XNNPACK;
+ * matrix products, a convolution's input gradient, tiling, slicing, average pooling's gradient). Matrix products go to XNNPACK;
  * other loops run as WebAssembly SIMD or as copies within the heap. bench/wasm-kernels.ts measures
  * each against what it replaces.
  */
@@ -11,6 +11,7 @@ import { identityKernel, sliceKernel, splitVKernel, tileKernel } from "./data-mo
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from "./depthwise-backprop.js";
 import { builtinKernels } from "./heap.js";
 import { batchMatMulKernel } from "./matmul.js";
+import { avgPoolGradKernel } from "./pooling.js";
 import { unsortedSegmentSumKernel } from "./unsorted-segment-sum.js";
 
 export const WASM_KERNELS: readonly tf.KernelConfig[] = [
@@ -24,6 +25,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   sliceKernel,
   splitVKernel,
   identityKernel,
+  avgPoolGradKernel,
 ];
 
 /** What we registered, by kernel name. */
