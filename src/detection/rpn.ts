@@ -250,10 +250,13 @@ export class RegionProposalNetwork {
 /**
  * `tensor.detach()`: the same values with no gradient history. tfjs has no stop-gradient op, and its
  * tape refuses to differentiate through the top-k, comparisons and NMS that proposal selection runs
- * on these values, so they are copied through the host.
+ * on these values; a second tensor on the same data, made outside any kernel, has no history (and
+ * costs neither a copy nor a trip to the host).
  */
 function detach<T extends tf.Tensor>(tensor: T): T {
-  return tf.tensor(tensor.dataSync(), tensor.shape, tensor.dtype) as T;
+  const engine = tf.engine();
+  engine.backend.incRef(tensor.dataId);
+  return engine.makeTensorFromDataId(tensor.dataId, tensor.shape, tensor.dtype) as T;
 }
 
 /** `remove_small_boxes`' test, as a mask: width and height both `>= minSize`. */
