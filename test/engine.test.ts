@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { selectBackend, tfjsCoreBehind, type BackendSelection, type EngineAttempt } from "../src/engine/backend.js";
-import { ENGINE_PACKAGES, ENGINES, isEngineChoice } from "../src/engine/engines.js";
+import { ENGINE_PACKAGES, ENGINES, isEngineChoice, isWasmOutOfMemory } from "../src/engine/engines.js";
 import { doctorReport, readNativeSetup, renderDoctorReport, type EngineFacts } from "../src/engine/doctor.js";
 
 const requireHere = createRequire(import.meta.url);
@@ -182,5 +182,14 @@ describe("native tensorflow engine", () => {
     expect(tfjsNode.getBackend()).toBe("tensorflow");
     expect(await matMulResult()).toEqual([19, 22, 43, 50]);
     expect(selection.attempts.find((a) => a.outcome === "active")!.detail).toMatch(/^TensorFlow \d+\.\d+/);
+  });
+});
+
+describe("WASM out of memory", () => {
+  it("is recognised by what emscripten and WebAssembly say, and nothing else", () => {
+    expect(isWasmOutOfMemory(new WebAssembly.RuntimeError("memory access out of bounds"))).toBe(true);
+    expect(isWasmOutOfMemory(new Error("Aborted(OOM). Build with -sASSERTIONS for more info."))).toBe(true);
+    expect(isWasmOutOfMemory(new Error("Cannot enlarge memory, asked to go up to 4294967296 bytes"))).toBe(true);
+    expect(isWasmOutOfMemory(new RangeError("index 9 out of bounds"))).toBe(false);
   });
 });

@@ -19,6 +19,7 @@ import { registerTaps } from "./commands/taps.js";
 import { UsageError } from "./io.js";
 import { SpecError } from "./spec.js";
 import { InputError } from "../util/input-error.js";
+import { isWasmOutOfMemory, WASM_OUT_OF_MEMORY_HINT } from "../engine/engines.js";
 
 const program = new Command("detc")
   .description(
@@ -55,6 +56,9 @@ try {
     process.exitCode = 2;
   } else if (error instanceof SpecError || error instanceof InputError) {
     process.stderr.write(`detc: ${error.message}\n`);
+    process.exitCode = 1;
+  } else if (isWasmOutOfMemory(error)) {
+    process.stderr.write(`detc: ${WASM_OUT_OF_MEMORY_HINT}\n`);
     process.exitCode = 1;
   } else {
     throw error;

@@ -21,3 +21,16 @@ export const ENGINE_PACKAGES: Readonly<Record<EngineName, string>> = {
 export function isEngineChoice(value: string): value is EngineChoice {
   return (ENGINE_CHOICES as readonly string[]).includes(value);
 }
+
+/**
+ * Whether `error` is the WASM engine out of memory: wasm32 addresses 4 GB, and past it an
+ * allocation aborts ("OOM") or a kernel faults ("memory access out of bounds").
+ */
+export function isWasmOutOfMemory(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /memory access out of bounds|Aborted\(OOM\)|Cannot enlarge memory/.test(message);
+}
+
+export const WASM_OUT_OF_MEMORY_HINT =
+  "the WASM engine ran out of memory (WebAssembly addresses 4 GB): lower `train batch_size` or `input`, " +
+  "or install a native engine (`detc doctor` says how); a training run continues from its last checkpoint with --resume";

@@ -180,7 +180,7 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
 }
 
 /** One SGD step; returns the four losses as numbers (the only host read-back of the step). */
-function trainStep(
+export function trainStep(
   model: FasterRCNN,
   sgd: SGD,
   trainable: ReadonlyMap<string, tf.Variable>,

@@ -17,9 +17,10 @@ export const identityKernel = wasmKernel<object>(tf.Identity, (heap, { x }) =>
 /** Runs up to this long are copied in a loop, cheaper than a `copyWithin` call (measured: 32–128 bytes break even). */
 const SHORT_RUN_BYTES = 64;
 
+/** Byte offsets reach 4 GiB: word indices use `>>>`, since `>>` turns offsets past 2 GiB negative. */
 function move({ bytes: memory, words }: HeapViews, to: number, from: number, bytes: number): void {
   if (bytes > SHORT_RUN_BYTES) memory.copyWithin(to, from, from + bytes);
-  else if (((to | from | bytes) & 3) === 0) for (let i = 0; i < bytes >> 2; i++) words[(to >> 2) + i] = words[(from >> 2) + i]!;
+  else if (((to | from | bytes) & 3) === 0) for (let i = 0; i < bytes >> 2; i++) words[(to >>> 2) + i] = words[(from >>> 2) + i]!;
   else for (let i = 0; i < bytes; i++) memory[to + i] = memory[from + i]!;
 }
 
