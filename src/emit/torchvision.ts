@@ -8,7 +8,7 @@
  */
 import { SETTINGS, type Section } from "../check/settings.js";
 import type { DetectorSummary } from "../check/summary.js";
-import { FROZEN_BATCH_NORM_EPS } from "../lowering/normalisation.js";
+import { FROZEN_BATCH_NORM_EPS } from "../check/settings.js";
 import { ancestors, stateEntries } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
 import { stages } from "../zoo/stages.js";

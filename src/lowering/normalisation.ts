@@ -2,12 +2,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { batchNormTraining } from "../engine/ops/batch-norm.js";
 
-/**
- * `FrozenBatchNorm2d`'s eps. torchvision's detection backbones pass that class as the networks'
- * `norm_layer`, so it replaces each network's own eps (MobileNetV3's 1e-3 included).
- */
-export const FROZEN_BATCH_NORM_EPS = 1e-5;
-
 export interface BatchNormState {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;

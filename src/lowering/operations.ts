@@ -4,7 +4,8 @@ import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
 import { conv2d } from "./convolution.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
-import { batchNorm, FROZEN_BATCH_NORM_EPS, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
+import { FROZEN_BATCH_NORM_EPS } from "../check/settings.js";
+import { batchNorm, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
 import { adaptiveAvgPool2d, maxPool2d } from "./pooling.js";
 
 export interface StepContext {
