@@ -81,6 +81,12 @@ describe("detc check", () => {
     expect(detc("check", "--bogus", "x.det").code).toBe(2);
     expect(detc("frobnicate").code).toBe(2);
   });
+
+  it("output piped into a reader that stops early (`| head -1`) ends quietly", () => {
+    const piped = spawnSync("sh", ["-c", `node ${cli} check ${SEEDS.join(" ")} | head -1`], { cwd: root, encoding: "utf8" });
+    expect(piped.stdout.trim()).toBe(SEEDS[0]);
+    expect(piped.stderr).toBe("");
+  });
 });
 
 describe("detc taps", () => {

@@ -46,6 +46,12 @@ registerSummary(program);
 registerDoctor(program);
 registerEmit(program);
 
+// `detc … | head` closes the pipe early: that ends the output, it is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
+
 try {
   await program.parseAsync();
 } catch (error) {

@@ -83,9 +83,9 @@ export function registerCheck(program: Command): void {
     .command("check")
     .summary("parse and type-check .det files; print the inferred feature pyramid")
     .description(
-      "Parse and type-check each file: infer the channels, stride and size of every tapped feature map\n" +
-        "through the backbone's real layer graph, check every number the spec writes down, and report\n" +
-        "all problems of all files at once. Exits 0 when there are no errors (warnings are fine), 1 when\n" +
+      "Parse and type-check each file: infer the channels, stride and size of every tapped feature map " +
+        "through the backbone's real layer graph, check every number the spec writes down, and report " +
+        "all problems of all files at once. Exits 0 when there are no errors (warnings are fine), 1 when " +
         "there are, 2 on usage errors.",
     )
     .argument("<files...>", ".det files")

@@ -17,10 +17,10 @@ export function registerDiagram(program: Command): void {
     .command("diagram")
     .summary("draw the detector: backbone stages, taps, FPN, RPN, RoI heads, with every tensor shape")
     .description(
-      "Draw the detector left to right, from the input through the backbone's stages and taps, the FPN,\n" +
-        "the RPN and its anchors, MultiScaleRoIAlign and the box head to the predictor; every edge carries\n" +
-        "its tensor shape at the spec's input size. Problems the checker finds are drawn on the block or\n" +
-        "edge they concern (red for errors, amber for warnings, with their codes) instead of refusing to\n" +
+      "Draw the detector left to right, from the input through the backbone's stages and taps, the FPN, " +
+        "the RPN and its anchors, MultiScaleRoIAlign and the box head to the predictor; every edge carries " +
+        "its tensor shape at the spec's input size. Problems the checker finds are drawn on the block or " +
+        "edge they concern (red for errors, amber for warnings, with their codes) instead of refusing to " +
         "draw. The format follows -o's extension: .svg, .png, .dot (Graphviz) or .mmd (Mermaid).",
     )
     .argument("<file>", "a .det spec")

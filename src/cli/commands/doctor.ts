@@ -7,7 +7,7 @@ export function registerDoctor(program: Command): void {
     .command("doctor")
     .summary("show which TensorFlow.js engine is active and how to get a faster one")
     .description(
-      "Load the engines in order of speed (tensorflow-gpu, tensorflow, wasm, cpu), report which one is\n" +
+      "Load the engines in order of speed (tensorflow-gpu, tensorflow, wasm, cpu), report which one is " +
         "active, why each faster one is not, and the exact steps to get it (GPU included).",
     )
     .option("--json", 'machine-readable output: {"engine": "tensorflow-gpu"|"tensorflow"|"wasm"|"cpu", …}')

@@ -38,9 +38,9 @@ export function registerEmit(program: Command): void {
     .command("torchvision")
     .summary("write the detector as a torchvision Python module")
     .description(
-      "Write the detector as a self-contained Python module with `create_model()`, built the way the\n" +
-        "seed tutorial builds it by hand (create_feature_extractor, FeaturePyramidNetwork, AnchorGenerator,\n" +
-        "MultiScaleRoIAlign, FasterRCNN), every inferred number written in. With --train-script, also a\n" +
+      "Write the detector as a self-contained Python module with `create_model()`, built the way the " +
+        "seed tutorial builds it by hand (create_feature_extractor, FeaturePyramidNetwork, AnchorGenerator, " +
+        "MultiScaleRoIAlign, FasterRCNN), every inferred number written in.\n\nWith --train-script, also a " +
         "train.py next to it that trains it on the spec's COCO or VOC dataset with torch.distributed.",
     )
     .argument("<file>", "a .det spec")

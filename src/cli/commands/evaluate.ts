@@ -42,8 +42,8 @@ export function registerEval(program: Command): void {
     .command("eval")
     .summary("COCO mAP and VOC AP50 of a checkpoint, or of a COCO results file")
     .description(
-      "With a spec and --weights: run the detector on the spec's validation split and report COCO's\n" +
-        "12 summary numbers (computed exactly as pycocotools does) and Pascal VOC AP@0.5.\n" +
+      "With a spec and --weights: run the detector on the spec's validation split and report COCO's " +
+        "12 summary numbers (computed exactly as pycocotools does) and Pascal VOC AP@0.5. " +
         "With --annotations and --detections: score a COCO results file, no model needed.",
     )
     .argument("[file]", "a .det spec")

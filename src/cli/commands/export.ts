@@ -16,8 +16,8 @@ export function registerExport(program: Command): void {
     .command("export")
     .summary("write a checkpoint as a torchvision Faster R-CNN state dict (.pth or .safetensors)")
     .description(
-      "Write the checkpoint's variables with torchvision's state-dict keys and layouts (OIHW convs,\n" +
-        "[out, in] linears), as a torch.save file (.pth/.pt) or safetensors, for\n" +
+      "Write the checkpoint's variables with torchvision's state-dict keys and layouts (OIHW convs, " +
+        "[out, in] linears), as a torch.save file (.pth/.pt) or safetensors, for " +
         "`model.load_state_dict(torch.load(FILE))` on the torchvision model of the same configuration.",
     )
     .argument("<file>", "a .det spec")

@@ -21,10 +21,10 @@ export function registerFmt(program: Command): void {
     .command("fmt")
     .summary("format .det files canonically (comments kept)")
     .description(
-      "Rewrite each file in canonical form: one statement per line in a fixed order (backbone, tap,\n" +
-        "fpn, in_channels, out_channels, anchors, roi, classes, input, dataset, rpn, box, train), a blank\n" +
-        "line between detectors, lists as `a, b, c`, numbers as written. Comments stay with the statement\n" +
-        "they precede or end the line of. A file with syntax errors is left untouched and its errors\n" +
+      "Rewrite each file in canonical form: one statement per line in a fixed order (backbone, tap, " +
+        "fpn, in_channels, out_channels, anchors, roi, classes, input, dataset, rpn, box, train), a blank " +
+        "line between detectors, lists as `a, b, c`, numbers as written. Comments stay with the statement " +
+        "they precede or end the line of. A file with syntax errors is left untouched and its errors " +
         "printed. Exits 1 on syntax errors, and with --check when a file would change.",
     )
     .argument("<files...>", ".det files")

@@ -20,9 +20,9 @@ export function registerForward(program: Command): void {
     .command("forward")
     .summary("write one image's feature maps and RPN outputs as .npy, to compare with torchvision")
     .description(
-      "Run the transform, backbone, FPN and RPN head on one image and write each map as float32 NCHW\n" +
-        ".npy: input.npy, body.<tap>.npy, fpn.<level>.npy, rpn.objectness.<level>.npy and\n" +
-        "rpn.bbox_deltas.<level>.npy, levels named as torchvision names them (0, 1, …, pool).\n" +
+      "Run the transform, backbone, FPN and RPN head on one image and write each map as float32 NCHW " +
+        ".npy: input.npy, body.<tap>.npy, fpn.<level>.npy, rpn.objectness.<level>.npy and " +
+        "rpn.bbox_deltas.<level>.npy, levels named as torchvision names them (0, 1, …, pool). " +
         "Weights: a checkpoint (--weights), or the spec's backbone weights and --init's detector weights.",
     )
     .argument("<file>", "a .det spec")

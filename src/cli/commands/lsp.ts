@@ -6,9 +6,9 @@ export function registerLsp(program: Command): void {
     .command("lsp")
     .summary("run the language server for editors (over stdin/stdout)")
     .description(
-      "A Language Server Protocol server for .det files: the checker's diagnostics as you type, hover\n" +
-        "on a backbone, tap or RoI level for its channels, stride and size, completion of backbone names\n" +
-        "and tap nodes, and formatting (as `detc fmt`). Editors start it; it speaks JSON-RPC on\n" +
+      "A Language Server Protocol server for .det files: the checker's diagnostics as you type, hover " +
+        "on a backbone, tap or RoI level for its channels, stride and size, completion of backbone names " +
+        "and tap nodes, and formatting (as `detc fmt`). Editors start it; it speaks JSON-RPC on " +
         "stdin/stdout, the only transport, so --stdio (which editors pass) changes nothing.",
     )
     .option("--stdio", "talk over stdin/stdout (the default)")

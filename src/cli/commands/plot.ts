@@ -22,7 +22,7 @@ export function registerPlot(program: Command): void {
     .command("plot")
     .summary("plot a run's losses, learning rate and AP from its metrics log")
     .description(
-      "Draw the curves of a `detc run` output folder from its metrics.jsonl: each loss part and the\n" +
+      "Draw the curves of a `detc run` output folder from its metrics.jsonl: each loss part and the " +
         "learning rate per step, COCO AP and AP50 per evaluation. `detc run` writes curves.svg itself.",
     )
     .argument("<run-dir>", "a `detc run` output folder")

@@ -29,11 +29,11 @@ export function registerRun(program: Command): void {
     .command("run")
     .summary("train the detector on its dataset, evaluate it, save checkpoints")
     .description(
-      "Check the spec, build its Faster R-CNN in TensorFlow.js, and train it (SGD with momentum, warm-up,\n" +
-        "multi-step decay) on the spec's dataset (the built-in synthetic set when it names none),\n" +
-        "evaluating COCO mAP on the validation split after every epoch. Writes to --out:\n" +
-        "checkpoint.safetensors (atomically, every `train checkpoint_every` steps and at each epoch's\n" +
-        "end), metrics.jsonl (one line per step and per evaluation) and curves.svg (`detc plot`). Ctrl-C saves a checkpoint and stops;\n" +
+      "Check the spec, build its Faster R-CNN in TensorFlow.js, and train it (SGD with momentum, warm-up, " +
+        "multi-step decay) on the spec's dataset (the built-in synthetic set when it names none), " +
+        "evaluating COCO mAP on the validation split after every epoch. Writes to --out: " +
+        "checkpoint.safetensors (atomically, every `train checkpoint_every` steps and at each epoch's " +
+        "end), metrics.jsonl (one line per step and per evaluation) and curves.svg (`detc plot`). Ctrl-C saves a checkpoint and stops; " +
         "--resume continues from the last checkpoint.",
     )
     .argument("<file>", "a .det spec")

@@ -10,7 +10,7 @@ export function registerSummary(program: Command): void {
     .command("summary")
     .summary("build the TensorFlow.js model and count its parameters per part")
     .description(
-      "Build the detector as TensorFlow.js variables (named by torchvision's state-dict keys) and\n" +
+      "Build the detector as TensorFlow.js variables (named by torchvision's state-dict keys) and " +
         "count its parameters per part; the numbers equal `detc check`'s and torchvision's.",
     )
     .argument("<file>", "a .det spec")

@@ -36,8 +36,8 @@ export function registerTaps(program: Command): void {
     .command("taps")
     .summary("list every tap point of a backbone with channels, size and stride")
     .description(
-      "Every node of the backbone's graph a spec can `tap`, named exactly as torchvision's\n" +
-        "get_graph_node_names names it, with the channels, spatial size and stride it has at the\n" +
+      "Every node of the backbone's graph a spec can `tap`, named exactly as torchvision's " +
+        "get_graph_node_names names it, with the channels, spatial size and stride it has at the " +
         "given input size. Module paths (`layer3`, `features.6`) are listed under the node they resolve to.",
     )
     .argument("<backbone>", "a backbone name (see `detc backbones`)")
