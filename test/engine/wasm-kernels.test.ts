@@ -215,6 +215,15 @@ describe("wasm kernels", () => {
     });
   });
 
+  it("NonMaxSuppressionV3 keeps what the cpu backend keeps, in its order", async () => {
+    await expectSameAsCpu(() => {
+      const corners = randomTensor([300, 2], 7).mul(100);
+      const sizes = randomTensor([300, 2], 8).abs().mul(30).add(1);
+      const boxes = tf.concat([corners, corners.add(sizes)], 1) as tf.Tensor2D;
+      return tf.image.nonMaxSuppression(boxes, randomTensor([300], 9).reshape([300]) as tf.Tensor1D, 120, 0.5, -0.5).cast("float32");
+    }, 0);
+  });
+
   describe("BatchMatMul", () => {
     const product = (aShape: number[], bShape: number[], transposeA: boolean, transposeB: boolean) => () =>
       tf.matMul(randomTensor(aShape, 6), randomTensor(bShape, 7), transposeA, transposeB);

@@ -1,7 +1,8 @@
 /**
  * Kernels that make the WASM backend train: the gradients it lacks (convolution filters, depthwise
  * convolutions, `tf.gather`) and faster versions of the ones it runs slowly (transposed and batched
- * matrix products, a convolution's input gradient, tiling, slicing, average pooling's gradient). Matrix products go to XNNPACK;
+ * matrix products, a convolution's input gradient, tiling, slicing, average pooling's gradient), and
+ * a non-maximum suppression that stays right past 2 GB of heap. Matrix products go to XNNPACK;
  * other loops run as WebAssembly SIMD or as copies within the heap. bench/wasm-kernels.ts measures
  * each against what it replaces.
  */
@@ -11,6 +12,7 @@ import { identityKernel, sliceKernel, splitVKernel, tileKernel } from "./data-mo
 import { depthwiseBackpropFilterKernel, depthwiseBackpropInputKernel } from "./depthwise-backprop.js";
 import { builtinKernels } from "./heap.js";
 import { batchMatMulKernel } from "./matmul.js";
+import { nonMaxSuppressionV3Kernel } from "./non-max-suppression.js";
 import { avgPoolGradKernel } from "./pooling.js";
 import { unsortedSegmentSumKernel } from "./unsorted-segment-sum.js";
 
@@ -26,6 +28,7 @@ export const WASM_KERNELS: readonly tf.KernelConfig[] = [
   splitVKernel,
   identityKernel,
   avgPoolGradKernel,
+  nonMaxSuppressionV3Kernel,
 ];
 
 /** What we registered, by kernel name. */
