@@ -5,6 +5,7 @@
  * over the activations; this is 2.
  */
 import * as tf from "@tensorflow/tfjs";
+import { readValues, tensorFrom, type JsBackendName } from "./js-backend.js";
 import { nativeKernel, type NativeAttr, type NativeBinding } from "./native.js";
 
 const FORWARD = "FusedBatchNormV3";
@@ -98,41 +99,31 @@ function normaliseGradient(
   return [dx, Float32Array.from(dscale), Float32Array.from(sumDy), new Float32Array(0), new Float32Array(0)];
 }
 
-/** What the kernels use of the cpu and wasm backends: a copy out, and a tensor made from values. */
-interface JsBackend {
-  readSync(dataId: tf.DataId): Float32Array;
-  makeTensorInfo?(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo; // cpu
-  makeOutput(shape: number[], dtype: "float32", memoryOffset?: number, values?: Float32Array): tf.TensorInfo; // wasm
-}
-
-function jsKernels(backendName: "cpu" | "wasm"): tf.KernelConfig[] {
-  const output = (js: JsBackend, shape: number[], values: Float32Array) =>
-    backendName === "cpu" ? js.makeTensorInfo!(shape, "float32", values) : js.makeOutput(shape, "float32", undefined, values);
+function jsKernels(backendName: JsBackendName): tf.KernelConfig[] {
   const shapes = (x: tf.TensorInfo, channels: number, vectors: number) => [x.shape, ...Array<number[]>(vectors).fill([channels])];
   return [
     {
       kernelName: FORWARD,
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
-        const js = backend as unknown as JsBackend;
         const { x, scale, offset } = inputs as Record<string, tf.TensorInfo>;
         const channels = x!.shape[3]!;
-        const values = normalise(js.readSync(x!.dataId) as Float32Array, js.readSync(scale!.dataId), js.readSync(offset!.dataId), channels, (attrs as unknown as BatchNormAttrs).epsilon);
+        const read = (t: tf.TensorInfo) => readValues(backend, t);
+        const values = normalise(read(x!), read(scale!), read(offset!), channels, (attrs as unknown as BatchNormAttrs).epsilon);
         const outShapes = [...shapes(x!, channels, 4), [0]];
-        return values.map((v, i) => output(js, outShapes[i]!, v));
+        return values.map((v, i) => tensorFrom(backendName, backend, outShapes[i]!, v));
       },
     },
     {
       kernelName: BACKWARD,
       backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
-        const js = backend as unknown as JsBackend;
         const { dy, x, scale, reserve1, reserve2 } = inputs as Record<string, tf.TensorInfo>;
         const channels = x!.shape[3]!;
-        const read = (t: tf.TensorInfo) => js.readSync(t.dataId);
+        const read = (t: tf.TensorInfo) => readValues(backend, t);
         const values = normaliseGradient(read(dy!), read(x!), read(scale!), read(reserve1!), read(reserve2!), channels, (attrs as unknown as BatchNormAttrs).epsilon);
         const outShapes = [...shapes(x!, channels, 2), [0], [0]];
-        return values.map((v, i) => output(js, outShapes[i]!, v));
+        return values.map((v, i) => tensorFrom(backendName, backend, outShapes[i]!, v));
       },
     },
   ];

@@ -7,6 +7,7 @@
  * (torchvision's RoIAlign gives them none either).
  */
 import * as tf from "@tensorflow/tfjs";
+import { readValues, tensorFrom, type JsBackendName } from "./js-backend.js";
 import { nativeKernel } from "./native.js";
 
 export const CROP_AND_RESIZE_GRAD_IMAGE = "CropAndResizeGradImage";
@@ -73,25 +74,16 @@ interface GradImageAttrs {
   imageShape: [number, number, number, number];
 }
 
-/** What the kernel uses of the cpu and wasm backends: a copy out, and a tensor made from values. */
-interface JsBackend {
-  readSync(dataId: tf.DataId): Float32Array | Int32Array;
-  makeTensorInfo?(shape: number[], dtype: "float32", values: Float32Array): tf.TensorInfo; // cpu
-  makeOutput(shape: number[], dtype: "float32", memoryOffset?: number, values?: Float32Array): tf.TensorInfo; // wasm
-}
-
-const jsKernel = (backendName: "cpu" | "wasm"): tf.KernelConfig => ({
+const jsKernel = (backendName: JsBackendName): tf.KernelConfig => ({
   kernelName: CROP_AND_RESIZE_GRAD_IMAGE,
   backendName,
   kernelFunc: ({ inputs, backend, attrs }) => {
     const { grads, boxes, boxInd } = inputs as Record<"grads" | "boxes" | "boxInd", tf.TensorInfo>;
     const { imageShape } = attrs as unknown as GradImageAttrs;
-    const js = backend as unknown as JsBackend;
     const gradient = new Float32Array(imageShape.reduce((a, b) => a * b, 1));
-    const read = (tensor: tf.TensorInfo) => js.readSync(tensor.dataId);
-    const values = { grads: read(grads!) as Float32Array, boxes: read(boxes!) as Float32Array, boxInd: read(boxInd!) as Int32Array };
+    const values = { grads: readValues(backend, grads!), boxes: readValues(backend, boxes!), boxInd: readValues<Int32Array>(backend, boxInd!) };
     accumulateCropGradients(values, grads!.shape, imageShape, gradient);
-    return backendName === "cpu" ? js.makeTensorInfo!(imageShape, "float32", gradient) : js.makeOutput(imageShape, "float32", undefined, gradient);
+    return tensorFrom(backendName, backend, imageShape, gradient);
   },
 });
 
