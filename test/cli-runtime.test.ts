@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
+import { tinyDetectorSource } from "./support/tiny-detector.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = inject("cli");
@@ -62,17 +63,7 @@ describe("detc eval on a COCO results file", () => {
   });
 });
 
-const TINY_SPEC = `detector tiny
-backbone resnet18
-tap layer2
-anchors sizes (16, 32) ratios 1.0
-roi align 3 sampling 1
-classes "circle", "square", "triangle", "cross"
-input 64
-rpn pre_nms_top_n_train 50 post_nms_top_n_train 30 pre_nms_top_n_test 30 post_nms_top_n_test 10
-box batch_size_per_image 16 representation_size 32
-train batch_size 2 epochs 1 lr 0.01 warmup_steps 2 checkpoint_every 1 frozen_batch_norm false
-`;
+const TINY_SPEC = tinyDetectorSource({ train: "batch_size 2 epochs 1 lr 0.01 warmup_steps 2 checkpoint_every 1 frozen_batch_norm false" });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

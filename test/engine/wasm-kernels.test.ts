@@ -11,6 +11,7 @@ import { registerWasmKernels, WASM_KERNELS } from "../../src/engine/wasm-kernels
 import { patchMemory } from "../../src/engine/wasm-kernels/patches.js";
 import { SGD } from "../../src/train/optimizer.js";
 import { useBackend } from "../lowering/support.js";
+import { tinyDetectorSource } from "../support/tiny-detector.js";
 
 type Build = () => tf.Tensor;
 
@@ -305,17 +306,7 @@ describe("data movement", () => {
   });
 });
 
-const TINY = `detector tiny
-backbone resnet18 trainable 2
-tap layer2
-anchors sizes (16, 32) ratios 1.0
-roi align 3 sampling 1
-classes "circle", "square", "triangle", "cross"
-input 64
-rpn pre_nms_top_n_train 50 post_nms_top_n_train 30 pre_nms_top_n_test 30 post_nms_top_n_test 10
-box batch_size_per_image 16 representation_size 32
-train batch_size 2 lr 0.01 frozen_batch_norm false
-`;
+const TINY = tinyDetectorSource({ backbone: "trainable 2", train: "batch_size 2 lr 0.01 frozen_batch_norm false" });
 
 describe("training on wasm", () => {
   afterAll(() => useBackend("wasm"));

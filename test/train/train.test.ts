@@ -12,18 +12,12 @@ import { encodeSafetensors } from "../../src/weights/safetensors.js";
 import { learningRate } from "../../src/train/schedule.js";
 import { train, TrainingError } from "../../src/train/trainer.js";
 import { selectBackend } from "../../src/engine/backend.js";
+import { tinyDetectorSource } from "../support/tiny-detector.js";
 
-const TINY = `detector tiny
-backbone resnet18 trainable 2
-tap layer2
-anchors sizes (16, 32) ratios 1.0
-roi align 3 sampling 1
-classes "circle", "square", "triangle", "cross"
-input 64
-rpn pre_nms_top_n_train 50 post_nms_top_n_train 30 pre_nms_top_n_test 30 post_nms_top_n_test 10
-box batch_size_per_image 16 representation_size 32
-train batch_size 2 epochs 2 lr 0.01 warmup_steps 2 checkpoint_every 2 frozen_batch_norm false
-`;
+const TINY = tinyDetectorSource({
+  backbone: "trainable 2",
+  train: "batch_size 2 epochs 2 lr 0.01 warmup_steps 2 checkpoint_every 2 frozen_batch_norm false",
+});
 
 const tinySpec = (source = TINY) => {
   const result = checkSource(source);
