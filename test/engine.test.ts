@@ -35,6 +35,12 @@ describe("selectBackend with a forced engine", () => {
     expect(await matMulResult()).toEqual([19, 22, 43, 50]);
   });
 
+  it("tensorflow: asks TensorFlow for its best-fit allocator unless the environment says otherwise", async () => {
+    const selection = await selectBackend("auto");
+    if (selection.backend !== "tensorflow") return; // no native engine installed here
+    expect(process.env.TF_CPU_ALLOCATOR_USE_BFC).toBe("true");
+  });
+
   it("switching back and forth keeps working (the .wasm path is set once)", async () => {
     expect((await selectBackend("cpu")).engine).toBe("cpu");
     expect((await selectBackend("wasm")).engine).toBe("wasm");

@@ -127,6 +127,17 @@ describe("on wasm", () => {
     expect(again.variables.get("conv1.weight")!.dataSync()).toEqual(resnet.variables.get("conv1.weight")!.dataSync());
   });
 
+  it("folds frozen batch norms into their convs: no multiply over activations in eval mode", async () => {
+    const backbone = lower("resnet18", ["layer1"]);
+    const images = tf.zeros([3, 64, 64, 3]) as tf.Tensor4D;
+    const profile = await tf.profile(() => backbone.apply(images, { training: false }));
+    // Activations are [3, 32 or 16, …, 64]; no weight has 16 or 32 as its second size.
+    const overActivations = profile.kernels.filter((k) => ["Multiply", "Mul"].includes(k.name) && [16, 32].includes(k.outputShapes[0]?.[1] ?? 0));
+    expect(overActivations).toEqual([]);
+    expect(profile.kernelNames).toContain("FusedConv2D");
+    tf.dispose(images);
+  });
+
   it("keeps ConvNeXt's permutes as bookkeeping: no transposes run", async () => {
     const backbone = lower("convnext_tiny", ["features.3"]);
     const images = tf.zeros([1, 64, 64, 3]) as tf.Tensor4D;
