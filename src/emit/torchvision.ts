@@ -9,6 +9,7 @@
 import { SETTINGS, type Section } from "../check/settings.js";
 import type { DetectorSummary } from "../check/summary.js";
 import { FROZEN_BATCH_NORM_EPS } from "../check/settings.js";
+import { bodyFromFeatures } from "../weights/torchvision-keys.js";
 import { ancestors, stateEntries } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
 import { stages } from "../zoo/stages.js";
@@ -31,12 +32,12 @@ const FEATURES = "features";
 /**
  * The module the body is extracted from: `features` when every tap is inside it (vgg, mobilenet,
  * efficientnet, convnext), as torchvision's detection builders (`_mobilenet_extractor`) and the
- * tutorial (`backbone = net.features`) take it, so the keys are the ones `detc export` writes
- * (src/weights/torchvision-keys.ts): `backbone.body.<i>.…` with an FPN, `backbone.<i>.…` without.
+ * tutorial (`backbone = net.features`) take it, by the same rule as `detc export`'s key names
+ * (`bodyFromFeatures`): `backbone.body.<i>.…` with an FPN, `backbone.<i>.…` without.
  * Otherwise (resnet, regnet) the whole network, whose names torchvision's builders keep.
  */
 function bodyRoot(detector: DetectorSummary): typeof FEATURES | undefined {
-  return detector.levels.every((l) => l.extra || isInside(l.node, FEATURES)) ? FEATURES : undefined;
+  return bodyFromFeatures(detector.spec.taps.map((t) => t.node)) ? FEATURES : undefined;
 }
 
 /** A name in the network as the body names it. */

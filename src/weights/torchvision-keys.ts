@@ -8,9 +8,17 @@ import type { DetectorSpec } from "../check/detector-spec.js";
 
 const FEATURES_BODY = "backbone.body.features.";
 
+/**
+ * Whether torchvision's model of this configuration takes its body from the `features` Sequential:
+ * when every tap (a node name) is inside it. `detc emit torchvision` builds the body the same way.
+ */
+export function bodyFromFeatures(taps: readonly string[]): boolean {
+  return taps.every((node) => node.startsWith("features."));
+}
+
 /** The key torchvision's model of this configuration gives our variable `key`. */
 export function torchvisionKey(spec: DetectorSpec, key: string): string {
-  if (!key.startsWith(FEATURES_BODY)) return key;
+  if (!key.startsWith(FEATURES_BODY) || !bodyFromFeatures(spec.taps.map((t) => t.node))) return key;
   return (spec.fpn ? "backbone.body." : "backbone.") + key.slice(FEATURES_BODY.length);
 }
 
