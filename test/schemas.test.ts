@@ -53,7 +53,7 @@ it("a diagnostics-only output matches the output schema", () => {
   expect(validateOutput(output), ajv.errorsText(validateOutput.errors)).toBe(true);
 });
 
-it("`trainable 0` (a frozen body) is kept, not dropped as falsy", () => {
-  const [detector] = checkSource("detector d\nbackbone resnet50 trainable 0\ntap layer3\nclasses 21\n").detectors;
-  expect(detector!.spec.backbone).toEqual({ name: "resnet50", trainable: 0 });
+it("`trainable 0` (a frozen body) and `batch_norm_eps 0` are kept, not dropped as falsy", () => {
+  const [detector] = checkSource("detector d\nbackbone resnet50 trainable 0 batch_norm_eps 0\ntap layer3\nclasses 21\n").detectors;
+  expect(detector!.spec.backbone).toEqual({ name: "resnet50", trainable: 0, batchNormEps: 0 });
 });

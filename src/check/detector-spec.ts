@@ -4,10 +4,17 @@
  */
 import type { DetectorAnalysis } from "./analysis.js";
 import type { SettingValue } from "./settings.js";
+import { ownBatchNormEps } from "../zoo/graph.js";
 
 export interface DetectorSpec {
   readonly name: string;
-  readonly backbone: { readonly name: string; readonly weights?: string; readonly trainable?: number };
+  readonly backbone: {
+    readonly name: string;
+    readonly weights?: string;
+    readonly trainable?: number;
+    /** Every batch norm's eps: as written, else the network's own; absent for a network without batch norm. */
+    readonly batchNormEps?: number;
+  };
   /** Taps as written, with the torchvision node each resolves to. */
   readonly taps: readonly { readonly name: string; readonly node: string }[];
   readonly fpn: { readonly channels: number; readonly extraMaxPool: boolean } | null;
@@ -58,12 +65,14 @@ export function detectorSpec(analysis: DetectorAnalysis): DetectorSpec {
   const backbone = analysis.statements.backbone!;
   const classes = analysis.statements.classes!;
   const input = analysis.input;
+  const batchNormEps = analysis.graph && ownBatchNormEps(analysis.graph) !== undefined ? (backbone.batchNormEps?.value ?? ownBatchNormEps(analysis.graph)) : undefined;
   return {
     name: analysis.name,
     backbone: {
       name: backbone.name!.value,
       ...(backbone.weights && { weights: backbone.weights.value }),
       ...(backbone.trainable !== undefined && { trainable: backbone.trainable.value }),
+      ...(batchNormEps !== undefined && { batchNormEps }),
     },
     taps: analysis.taps.map((t) => ({ name: t.id.value, node: t.node!.name })),
     fpn:

@@ -4,13 +4,6 @@
  * keys keep torchvision's FasterRCNN argument names without their `rpn_`/`box_` prefix.
  */
 
-/**
- * `FrozenBatchNorm2d`'s eps, which `train frozen_batch_norm` (the default) means. torchvision's
- * detection backbones pass that class as the networks' `norm_layer`, so it replaces each network's
- * own eps (MobileNetV3's 1e-3 included).
- */
-export const FROZEN_BATCH_NORM_EPS = 1e-5;
-
 export type SettingType = "integer" | "number" | "integers" | "boolean";
 export type SettingValue = number | boolean | readonly number[];
 

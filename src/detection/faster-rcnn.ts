@@ -223,6 +223,7 @@ export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions =
     taps,
     trainableStages: trainableStages(spec, graph, taps),
     frozenBatchNorm: train.frozen_batch_norm as boolean,
+    ...(spec.backbone.batchNormEps !== undefined && { batchNormEps: spec.backbone.batchNormEps }),
     seed,
     namePrefix: `${namePrefix}backbone.body.`,
   });

@@ -8,9 +8,8 @@
  */
 import { SETTINGS, type Section } from "../check/settings.js";
 import type { DetectorSummary } from "../check/summary.js";
-import { FROZEN_BATCH_NORM_EPS } from "../check/settings.js";
 import { bodyFromFeatures } from "../weights/torchvision-keys.js";
-import { ancestors, stateEntries } from "../zoo/graph.js";
+import { ancestors, ownBatchNormEps, stateEntries } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
 import { stages } from "../zoo/stages.js";
 import { pyList, pyNumber, pyString, pyTuple } from "./python.js";
@@ -71,16 +70,13 @@ export function frozenModules(detector: DetectorSummary): string[] {
 }
 
 /**
- * The network's own batch-norm eps when `frozen_batch_norm` replaces it: detc's frozen batch norm is
- * FrozenBatchNorm2d, whose eps (1e-5) torchvision's detection builders also put in place of, say,
- * MobileNetV3's 0.001. Undefined when batch norm trains or the eps agree.
+ * The spec's `batch_norm_eps` when it is not the network's own (torchvision's stock COCO ResNet-50
+ * detector runs at 0, its mobilenet detectors at FrozenBatchNorm2d's 1e-5); undefined otherwise.
  */
-function replacedBatchNormEps(detector: DetectorSummary): number | undefined {
-  const { spec } = detector;
-  if (!spec.settings.train.frozen_batch_norm) return undefined;
-  const graph = findBackbone(spec.backbone.name)!.graph();
-  const used = ancestors(graph, spec.taps.map((t) => t.node));
-  return used.flatMap((node) => (node.op.kind === "batch_norm" && node.op.eps !== FROZEN_BATCH_NORM_EPS ? [node.op.eps] : []))[0];
+function changedBatchNormEps(detector: DetectorSummary): number | undefined {
+  const { backbone } = detector.spec;
+  const own = ownBatchNormEps(findBackbone(backbone.name)!.graph());
+  return backbone.batchNormEps !== undefined && backbone.batchNormEps !== own ? backbone.batchNormEps : undefined;
 }
 
 /** FasterRCNN keyword arguments for the settings that differ from torchvision's defaults. */
@@ -128,12 +124,12 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
   const sizes = pyTuple(spec.anchors.sizes.map((group) => pyTuple(group.map((s) => pyNumber(s)))));
   const classNames = spec.classes.names && ["__background__", ...spec.classes.names];
 
-  const ownEps = replacedBatchNormEps(detector);
+  const eps = changedBatchNormEps(detector);
   const imports = [
     ...(spec.backbone.weights ? ["import os", "", "import torch"] : []),
     "import torchvision",
     // For the Backbone class and the batch-norm eps loop.
-    ...(bodyIsBackbone && ownEps === undefined ? [] : ["from torch import nn"]),
+    ...(bodyIsBackbone && eps === undefined ? [] : ["from torch import nn"]),
     "from torchvision.models.detection import FasterRCNN",
     "from torchvision.models.detection.anchor_utils import AnchorGenerator",
     ...(customBoxHead ? ["from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead"] : []),
@@ -148,15 +144,14 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
         "        network.load_state_dict(torch.load(backbone_weights, map_location=\"cpu\"))",
       ]
     : [];
-  const frozenBatchNormEps =
-    ownEps === undefined
+  const batchNormEps =
+    eps === undefined
       ? []
       : [
-          `    # \`frozen_batch_norm\`: batch norms compute as detc's FrozenBatchNorm2d, whose eps ${FROZEN_BATCH_NORM_EPS.toExponential()} replaces`,
-          `    # ${spec.backbone.name}'s ${pyNumber(ownEps)}, as in torchvision's detection builders.`,
+          `    # \`batch_norm_eps ${pyNumber(eps, true)}\`: every batch norm's eps, in place of ${spec.backbone.name}'s own.`,
           "    for module in network.modules():",
           "        if isinstance(module, nn.BatchNorm2d):",
-          `            module.eps = ${pyNumber(FROZEN_BATCH_NORM_EPS, true)}`,
+          `            module.eps = ${pyNumber(eps, true)}`,
         ];
   const freeze = frozen.length
     ? [
@@ -240,7 +235,7 @@ ${frozen.length ? `# Frozen by \`trainable\`: every parameter under these module
 
 def create_backbone(${spec.backbone.weights ? "backbone_weights=BACKBONE_WEIGHTS" : ""}):
     network = torchvision.models.${spec.backbone.name}(weights=None)
-${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}${frozenBatchNormEps.join("\n")}${frozenBatchNormEps.length ? "\n" : ""}${extractBody.join("\n")}
+${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}${batchNormEps.join("\n")}${batchNormEps.length ? "\n" : ""}${extractBody.join("\n")}
 ${freeze.join("\n")}${freeze.length ? "\n" : ""}${returnBackbone}
 
 

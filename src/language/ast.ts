@@ -72,12 +72,13 @@ export type Statement =
   | DatasetStatement
   | SettingsStatement;
 
-/** `backbone NAME [weights "PATH"] [trainable N]` */
+/** `backbone NAME [weights "PATH"] [trainable N] [batch_norm_eps E]` */
 export interface BackboneStatement extends Node {
   readonly kind: "Backbone";
   readonly name?: Identifier;
   readonly weights?: StringLiteral;
   readonly trainable?: NumberLiteral;
+  readonly batchNormEps?: NumberLiteral;
 }
 
 /** `tap NODE[, NODE…]` */

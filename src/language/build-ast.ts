@@ -140,7 +140,15 @@ class AstBuilder extends BaseVisitor {
     const name = identifier(token(ctx, "Identifier"));
     const weights = stringLiteral(token(ctx, "StringLiteral"));
     const trainable = numberLiteral(token(ctx, "NumberLiteral"));
-    return { kind: "Backbone", ...(name && { name }), ...(weights && { weights }), ...(trainable && { trainable }), span: ruleSpan(ctx) };
+    const batchNormEps = numberLiteral(token(ctx, "eps"));
+    return {
+      kind: "Backbone",
+      ...(name && { name }),
+      ...(weights && { weights }),
+      ...(trainable && { trainable }),
+      ...(batchNormEps && { batchNormEps }),
+      span: ruleSpan(ctx),
+    };
   }
 
   tapStatement(ctx: Children): TapStatement {

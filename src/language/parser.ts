@@ -6,7 +6,7 @@
 import { CstParser, EOF, tokenMatcher } from "chevrotain";
 import { expectedInUserWords } from "./syntax-messages.js";
 import {
-  Align, Anchors, Backbone, Box, Classes, Coco, Comma, Dataset, Detector, Dimensions, Extra, Fpn,
+  Align, Anchors, Backbone, BatchNormEps, Box, Classes, Coco, Comma, Dataset, Detector, Dimensions, Extra, Fpn,
   Identifier, Images, InChannels, Input, LParen, Max, Maxpool, Min, NumberLiteral, On, OutChannels,
   Ratios, Roi, RParen, Rpn, Sampling, Sizes, StringLiteral, Synthetic, Tap, Train, Trainable, Val,
   Voc, Weights, allTokens,
@@ -65,6 +65,10 @@ export class DetParser extends CstParser {
     this.OPTION2(() => {
       this.CONSUME(Trainable);
       this.CONSUME(NumberLiteral);
+    });
+    this.OPTION3(() => {
+      this.CONSUME(BatchNormEps);
+      this.CONSUME2(NumberLiteral, { LABEL: "eps" });
     });
   });
 

@@ -143,6 +143,7 @@ function printStatement(statement: Statement): string {
         statement.name?.value,
         statement.weights && `weights ${quote(statement.weights)}`,
         statement.trainable && `trainable ${statement.trainable.raw}`,
+        statement.batchNormEps && `batch_norm_eps ${statement.batchNormEps.raw}`,
       );
     case "Tap":
       return words("tap", names(statement.nodes));

@@ -66,6 +66,7 @@ export const Box = keyword("box", true);
 
 export const Weights = keyword("weights", false);
 export const Trainable = keyword("trainable", false);
+export const BatchNormEps = keyword("batch_norm_eps", false);
 export const Extra = keyword("extra", false);
 export const Maxpool = keyword("maxpool", false);
 export const Sizes = keyword("sizes", false);
@@ -83,7 +84,7 @@ export const Val = keyword("val", false);
 
 export const keywords: readonly TokenType[] = [
   Detector, Backbone, Tap, Fpn, Anchors, Roi, Classes, OutChannels, InChannels, Input, Dataset, Train, Rpn, Box,
-  Weights, Trainable, Extra, Maxpool, Sizes, Ratios, Align, Sampling, On, Min, Max, Synthetic, Coco, Voc, Images, Val,
+  Weights, Trainable, BatchNormEps, Extra, Maxpool, Sizes, Ratios, Align, Sampling, On, Min, Max, Synthetic, Coco, Voc, Images, Val,
 ];
 
 /**

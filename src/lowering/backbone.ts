@@ -7,7 +7,7 @@
  * `trainable N` freezes every stage (`zoo/stages.ts`) but the last N up to the deepest tap: their
  * variables are not trainable and their batch norms always use running statistics, so a frozen
  * stage is a fixed function. With `frozenBatchNorm` every batch norm is torchvision's
- * FrozenBatchNorm2d (running statistics, eps 1e-5, weight and bias not trained), as torchvision's
+ * FrozenBatchNorm2d (running statistics, weight and bias not trained), as torchvision's
  * detection backbones use; otherwise a batch norm in a trainable stage normalises by batch
  * statistics while training and updates its running ones.
  * Dropout and stochastic depth are identities: the zoo does not record their probabilities.
@@ -27,6 +27,11 @@ export interface LoweringOptions {
   /** torchvision's `trainable_layers`: how many of the last stages up to the deepest tap train. */
   readonly trainableStages: number;
   readonly frozenBatchNorm: boolean;
+  /**
+   * Every batch norm's eps (the spec's `batch_norm_eps`), whether frozen or trained; undefined
+   * keeps the network's own (torchvision's: 1e-3 for MobileNetV3 and EfficientNetV2, else 1e-5).
+   */
+  readonly batchNormEps?: number;
   /** Seeds the random initial values. */
   readonly seed: number;
   /**
@@ -129,7 +134,7 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
     const context: StepContext = {
       images,
       training,
-      frozenBatchNorm: options.frozenBatchNorm,
+      batchNormEps: options.batchNormEps,
       variable: (key) => variables.get(key)!,
       batchStatistics,
       foldedNorm: (conv) => {

@@ -4,7 +4,6 @@ import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
 import { conv2d } from "./convolution.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
-import { FROZEN_BATCH_NORM_EPS } from "../check/settings.js";
 import { batchNorm, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
 import { adaptiveAvgPool2d, maxPool2d } from "./pooling.js";
 
@@ -12,8 +11,8 @@ export interface StepContext {
   readonly images: tf.Tensor4D;
   /** Gradients will be taken (training mode). */
   readonly training: boolean;
-  /** Batch norms are torchvision's FrozenBatchNorm2d. */
-  readonly frozenBatchNorm: boolean;
+  /** The spec's `batch_norm_eps`, for every batch norm; undefined keeps each one's own. */
+  readonly batchNormEps: number | undefined;
   variable(key: string): tf.Variable;
   /** Whether the batch-norm step normalises by batch statistics (and updates its running ones). */
   batchStatistics(node: GraphNode): boolean;
@@ -44,9 +43,8 @@ function batchNormState(state: NodeState): BatchNormState {
   };
 }
 
-/** torchvision's detection backbones replace every norm's eps with FrozenBatchNorm2d's. */
 function normEps(norm: GraphNode, context: StepContext): number {
-  return context.frozenBatchNorm ? FROZEN_BATCH_NORM_EPS : (norm.op as Extract<GraphNode["op"], { kind: "batch_norm" }>).eps;
+  return context.batchNormEps ?? (norm.op as Extract<GraphNode["op"], { kind: "batch_norm" }>).eps;
 }
 
 export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: StepContext): LaidOut {

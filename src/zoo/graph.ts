@@ -139,3 +139,13 @@ export function countParameters(nodes: readonly GraphNode[]): number {
     .filter((e) => e.trainable)
     .reduce((sum, e) => sum + e.shape.reduce((a, b) => a * b, 1), 0);
 }
+
+/**
+ * The eps the network's batch norms have as torchvision builds it: PyTorch's 1e-5, but 1e-3 for
+ * MobileNetV3 and EfficientNetV2 (their `partial(nn.BatchNorm2d, eps=…)`). Undefined for a
+ * network without batch norm (vgg16, convnext).
+ */
+export function ownBatchNormEps(graph: BackboneGraph): number | undefined {
+  const norm = graph.nodes.find((node) => node.op.kind === "batch_norm");
+  return norm?.op.kind === "batch_norm" ? norm.op.eps : undefined;
+}

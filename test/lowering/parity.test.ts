@@ -14,10 +14,10 @@ import { expectMatchesSummary, goldens, toNchw, useBackend, type TensorSummary }
 const TOLERANCE = 1e-4;
 const golden = goldens();
 
-function lowered(network: string, taps: readonly string[], frozenBatchNorm: boolean): LoweredBackbone {
+function lowered(network: string, taps: readonly string[], frozenBatchNorm: boolean, batchNormEps?: number): LoweredBackbone {
   const graph = findBackbone(network)!.graph();
   const nodes = taps.map((tap) => resolveTap(graph, tap)!.name);
-  const backbone = lowerBackbone(graph, { taps: nodes, trainableStages: Infinity, frozenBatchNorm, seed: 0 });
+  const backbone = lowerBackbone(graph, { taps: nodes, trainableStages: Infinity, frozenBatchNorm, seed: 0, ...(batchNormEps !== undefined && { batchNormEps }) });
   loadFormulaWeights(backbone);
   return backbone;
 }
@@ -26,8 +26,8 @@ describe("on wasm", () => {
   beforeAll(() => useBackend("wasm"));
 
   /** The taps' outputs in eval mode against torchvision's summaries. */
-  function expectOutputs(network: string, expected: Record<string, TensorSummary>, frozenBatchNorm: boolean) {
-    const backbone = lowered(network, Object.keys(expected), frozenBatchNorm);
+  function expectOutputs(network: string, expected: Record<string, TensorSummary>, frozenBatchNorm: boolean, batchNormEps?: number) {
+    const backbone = lowered(network, Object.keys(expected), frozenBatchNorm, batchNormEps);
     try {
       const images = formulaImages(golden.input);
       const outputs = backbone.apply(images, { training: false });
@@ -42,8 +42,9 @@ describe("on wasm", () => {
     expectOutputs(network, expected, false),
   );
 
-  it("frozen batch norm is torchvision's FrozenBatchNorm2d", () =>
-    expectOutputs(golden.frozenBatchNorm.network, golden.frozenBatchNorm.outputs, true));
+  // FrozenBatchNorm2d as a network's norm_layer: its eps 1e-5 replaces MobileNetV3's own 1e-3.
+  it("frozen batch norm at `batch_norm_eps 1e-5` is torchvision's FrozenBatchNorm2d", () =>
+    expectOutputs(golden.frozenBatchNorm.network, golden.frozenBatchNorm.outputs, true, 1e-5));
 
   it("trainable batch norm in training mode normalises by batch statistics and updates running ones", () => {
     const { network, outputs: expected, runningStatistics } = golden.training;

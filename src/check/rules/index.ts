@@ -3,6 +3,7 @@ import type { Rule } from "../rule.js";
 import { anchorGroupsMatchLevels } from "./anchor-groups-match-levels.js";
 import { anchorSizesFitLevels } from "./anchor-sizes-fit-levels.js";
 import { anchorsPerLocationUniform } from "./anchors-per-location-uniform.js";
+import { batchNormEpsValid } from "./batch-norm-eps-valid.js";
 import { classesValid } from "./classes-valid.js";
 import { datasetValid } from "./dataset-valid.js";
 import { fpnLevelsDouble } from "./fpn-levels-double.js";
@@ -29,6 +30,7 @@ export const specifiedRules: readonly Rule[] = [
   singleStatements,
   uniqueDetectorNames,
   trainableStagesExist,
+  batchNormEpsValid,
   knownBackbone,
   knownTapNodes,
   uniqueTaps,
