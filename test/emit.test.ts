@@ -16,7 +16,7 @@ import { emitTorchvisionModule } from "../src/emit/torchvision.js";
 import { selectBackend } from "../src/engine/backend.js";
 import { exportStateDict } from "../src/weights/export-state-dict.js";
 import { writeStateDict } from "../src/weights/state-dict.js";
-import { torchvisionKey } from "../src/weights/torchvision-keys.js";
+import { LAYOUTS, layoutKey } from "../src/weights/layouts.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = inject("cli");
@@ -148,7 +148,7 @@ describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run
     }
   }, 120_000);
 
-  it("`detc export` files load with strict=True into the emitted model, for every example and zoo family", async () => {
+  it("`detc export --layout L` files load with strict=True into the `--layout L` emitted model, for every example and zoo family and both layouts", async () => {
     await selectBackend("auto");
     const detectors = [
       ...EXAMPLES.map((name) => checkSource(narrowed(readFileSync(join(root, `examples/${name}.det`), "utf8"))).detectors[0]!),
@@ -158,30 +158,39 @@ describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run
     try {
       const cases = [];
       for (const detector of detectors) {
-        const { name } = detector;
-        const module = join(dir, `${name}.py`);
-        const weights = join(dir, `${name}.pth`);
-        writeFileSync(module, emitTorchvisionModule(detector, { source: `${name}.det`, moduleName: name }));
         const model = buildFasterRCNN(detector.spec);
         try {
-          const exported = await exportStateDict(model);
-          writeStateDict(weights, exported);
-          // Frozen by `trainable` (batch norm trains in every case), as torchvision names them.
-          const frozen = [...model.variables()].filter(([key, variable]) => !variable.trainable && !BUFFER.test(key));
-          cases.push({ name, module, weights, tensors: exported.size, frozen: frozen.map(([key]) => torchvisionKey(detector.spec, key)).sort() });
+          for (const layout of LAYOUTS) {
+            const name = `${detector.name}_${layout}`;
+            const module = join(dir, `${name}.py`);
+            const weights = join(dir, `${name}.pth`);
+            writeFileSync(module, emitTorchvisionModule(detector, { source: `${detector.name}.det`, moduleName: name, layout }));
+            const exported = await exportStateDict(model, layout);
+            writeStateDict(weights, exported);
+            // Frozen by `trainable` (batch norm trains in every case), as the layout names them.
+            const frozen = [...model.variables()].filter(([key, variable]) => !variable.trainable && !BUFFER.test(key));
+            cases.push({ name, module, weights, tensors: exported.size, frozen: frozen.map(([key]) => layoutKey(detector.spec, key, layout)).sort() });
+          }
         } finally {
           model.dispose();
         }
       }
-      const report = JSON.parse(python(["-c", LOAD_STRICT, ...cases.flatMap((c) => [c.module, c.weights])], dir, 60_000));
+      const report = JSON.parse(python(["-c", LOAD_STRICT, ...cases.flatMap((c) => [c.module, c.weights])], dir, 110_000));
       for (const { name, module, tensors, frozen } of cases) expect(report[module], name).toEqual({ loaded: tensors, frozen });
       // Each way of naming the body froze its first stage.
-      const frozenStem = { convnext_tiny_fpn: "backbone.body.0.0.weight", mobilenet_v2_c4: "backbone.0.0.weight", regnet_y_400mf_fpn: "backbone.body.stem.0.weight" };
+      const frozenStem = {
+        convnext_tiny_fpn_torchvision: "backbone.body.0.0.weight",
+        convnext_tiny_fpn_tutorial: "backbone.body.features.0.0.weight",
+        mobilenet_v2_c4_torchvision: "backbone.0.0.weight",
+        mobilenet_v2_c4_tutorial: "backbone.features.0.0.weight",
+        regnet_y_400mf_fpn_torchvision: "backbone.body.stem.0.weight",
+        regnet_y_400mf_fpn_tutorial: "backbone.body.stem.0.weight",
+      };
       for (const [name, key] of Object.entries(frozenStem)) expect(cases.find((c) => c.name === name)!.frozen).toContain(key);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 180_000);
 
   it("train.py trains two steps with torchrun on two CPU processes and saves torchvision's keys", async () => {
     const dir = mkdtempSync(join(tmpdir(), "detc-train-"));
@@ -242,7 +251,8 @@ describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run
     );
     const [saved, expected] = JSON.parse(keys);
     expect(saved).toEqual(expected);
-    expect(saved).toContain("backbone.body.layer2.1.bn2.running_mean");
+    // The tutorial's single-map model (the default layout): the extractor is the backbone.
+    expect(saved).toContain("backbone.layer2.1.bn2.running_mean");
     expect(saved).toContain("roi_heads.box_predictor.cls_score.weight");
   }, 120_000);
 });

@@ -8,7 +8,7 @@
  */
 import { SETTINGS, type Section } from "../check/settings.js";
 import type { DetectorSummary } from "../check/summary.js";
-import { bodyFromFeatures } from "../weights/torchvision-keys.js";
+import { bodyFromFeatures, DEFAULT_LAYOUT, type Layout } from "../weights/layouts.js";
 import { ancestors, ownBatchNormEps, stateEntries } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
 import { stages } from "../zoo/stages.js";
@@ -19,6 +19,8 @@ export interface EmitOptions {
   readonly source: string;
   /** The name the module is imported by (its file name without `.py`). */
   readonly moduleName: string;
+  /** Whose state-dict keys the model has (`detc export --layout`); default the tutorial's. */
+  readonly layout?: Layout;
 }
 
 /** torchvision's level names: taps become "0", "1", …; LastLevelMaxPool adds "pool". */
@@ -29,19 +31,18 @@ const isInside = (key: string, module: string) => key.startsWith(module + ".");
 const FEATURES = "features";
 
 /**
- * The module the body is extracted from: `features` when every tap is inside it (vgg, mobilenet,
- * efficientnet, convnext), as torchvision's detection builders (`_mobilenet_extractor`) and the
- * tutorial (`backbone = net.features`) take it, by the same rule as `detc export`'s key names
- * (`bodyFromFeatures`): `backbone.body.<i>.…` with an FPN, `backbone.<i>.…` without.
- * Otherwise (resnet, regnet) the whole network, whose names torchvision's builders keep.
+ * The module the body is extracted from. In torchvision's layout, `features` when every tap is
+ * inside it (vgg, mobilenet, efficientnet, convnext), as its detection builders
+ * (`_mobilenet_extractor`) take it: keys `backbone.body.<i>.…` with an FPN, `backbone.<i>.…`
+ * without (`layouts.ts`). Otherwise, and always in the tutorial's layout, the whole network.
  */
-function bodyRoot(detector: DetectorSummary): typeof FEATURES | undefined {
-  return bodyFromFeatures(detector.spec.taps.map((t) => t.node)) ? FEATURES : undefined;
+function bodyRoot(detector: DetectorSummary, layout: Layout): typeof FEATURES | undefined {
+  return layout === "torchvision" && bodyFromFeatures(detector.spec.taps.map((t) => t.node)) ? FEATURES : undefined;
 }
 
 /** A name in the network as the body names it. */
-function nameInBody(detector: DetectorSummary): (name: string) => string {
-  const root = bodyRoot(detector);
+function nameInBody(detector: DetectorSummary, layout: Layout): (name: string) => string {
+  const root = bodyRoot(detector, layout);
   return root ? (name) => name.slice(root.length + 1) : (name) => name;
 }
 
@@ -49,12 +50,12 @@ function nameInBody(detector: DetectorSummary): (name: string) => string {
  * The body modules whose parameters `trainable N` freezes (torchvision's `trainable_layers`
  * counted over detc's stages), each as the largest module holding only frozen parameters.
  */
-export function frozenModules(detector: DetectorSummary): string[] {
+export function frozenModules(detector: DetectorSummary, layout: Layout): string[] {
   const { spec } = detector;
   const graph = findBackbone(spec.backbone.name)!.graph();
   const taps = spec.taps.map((t) => t.node);
   const all = stages(graph, taps);
-  const inBody = nameInBody(detector);
+  const inBody = nameInBody(detector, layout);
   // As `detc run`: 3 stages train with pretrained weights, every stage from random ones.
   const trainable = spec.backbone.trainable ?? (spec.backbone.weights !== undefined ? 3 : all.length);
   const frozen = new Set(all.slice(0, Math.max(0, all.length - trainable)).flatMap((s) => s.stateKeys.map(inBody)));
@@ -100,14 +101,15 @@ function transformArguments(detector: DetectorSummary): string[] {
 const indent = (lines: readonly string[], depth: number) => lines.map((l) => " ".repeat(depth) + l).join("\n");
 
 export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOptions): string {
+  const layout = options.layout ?? DEFAULT_LAYOUT;
   const { spec, levels } = detector;
   const fpn = spec.fpn;
   const taps = levels.filter((l) => !l.extra);
-  const frozen = frozenModules(detector);
-  const root = bodyRoot(detector);
-  const inBody = nameInBody(detector);
-  // Without an FPN a `features` body is the whole backbone, as the tutorial's `backbone = net.features`.
-  const bodyIsBackbone = root !== undefined && !fpn;
+  const frozen = frozenModules(detector, layout);
+  const root = bodyRoot(detector, layout);
+  const inBody = nameInBody(detector, layout);
+  // Without an FPN the body is the whole backbone: the tutorial's extractor, or torchvision's `net.features`.
+  const bodyIsBackbone = !fpn && (layout === "tutorial" || root !== undefined);
   const representationSize = spec.settings.box.representation_size as number;
   const customBoxHead = representationSize !== SETTINGS.box.representation_size!.default;
   const outChannels = taps[0]!.outChannels;
@@ -166,11 +168,13 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
     ...(root
       ? [
           bodyIsBackbone
-            ? `    # Tapped inside \`${root}\`, the whole backbone (the tutorial's \`backbone = net.${root}\`): keys \`backbone.<i>.…\`,`
+            ? `    # Tapped inside \`${root}\`, the whole backbone (\`backbone = net.${root}\`): keys \`backbone.<i>.…\`,`
             : `    # Tapped inside \`${root}\`, as torchvision's detection builders do: keys \`backbone.body.<i>.…\`,`,
-          "    # the ones `detc export` writes.",
+          "    # the ones `detc export --layout torchvision` writes.",
         ]
-      : []),
+      : bodyIsBackbone
+        ? ["    # The extractor is the backbone, as in the tutorial: keys `backbone.<name>.…`, the ones `detc export --layout tutorial` writes."]
+        : []),
     `    body = create_feature_extractor(${root ? `network.${root}` : "network"}, return_nodes=RETURN_NODES)`,
   ];
   const backboneClass = bodyIsBackbone

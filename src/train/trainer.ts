@@ -34,6 +34,8 @@ export interface TrainOptions {
   readonly specDir?: string;
   /** A torchvision Faster R-CNN state dict to start from (`--init`), over the backbone's weights. */
   readonly init?: string;
+  /** Load weights files that do not fit, reporting what stays as initialised (`--allow-partial`). */
+  readonly allowPartial?: boolean;
   /** How the starting weights fit, one line block per file (`formatWeightsReport`). */
   readonly onWeightsLoaded?: (report: WeightsReport) => void;
   /** Asked after every step; true saves a checkpoint and ends the run early (Ctrl-C). */
@@ -99,7 +101,7 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
   try {
     // A resumed run's checkpoint holds every variable, so starting weights would be overwritten.
     if (!(options.resume && existsSync(checkpointPath)))
-      for (const report of initialiseWeights(model, { specDir: options.specDir ?? ".", init: options.init })) options.onWeightsLoaded?.(report);
+      for (const report of initialiseWeights(model, { specDir: options.specDir ?? ".", init: options.init, allowPartial: options.allowPartial })) options.onWeightsLoaded?.(report);
     const variables = model.variables();
     const trainable = model.trainableVariables();
     const byTfName = new Map(trainable.map((v) => [v.name, v]));

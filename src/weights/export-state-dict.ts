@@ -1,13 +1,13 @@
-/** A model's variables as the state dict of the equivalent torchvision Faster R-CNN. */
+/** A model's variables as the state dict of the equivalent torchvision Faster R-CNN, in either layout. */
 import type { FasterRCNN } from "../detection/faster-rcnn.js";
+import { layoutKey, type Layout } from "./layouts.js";
 import type { NamedTensor } from "./safetensors.js";
-import { torchvisionKey } from "./torchvision-keys.js";
 
-/** Every variable in torchvision's layout; integer counters as torch's int64. */
-export async function exportStateDict(model: FasterRCNN): Promise<Map<string, NamedTensor>> {
+/** Every variable in torchvision's tensor layouts, named as `layout` names it; integer counters as torch's int64. */
+export async function exportStateDict(model: FasterRCNN, layout: Layout): Promise<Map<string, NamedTensor>> {
   const tensors = new Map<string, NamedTensor>();
   for (const [key, variable] of model.variables()) {
-    const name = torchvisionKey(model.spec, key);
+    const name = layoutKey(model.spec, key, layout);
     if (variable.dtype === "int32") {
       const values = await variable.data<"int32">();
       tensors.set(name, { dtype: "I64", shape: variable.shape, data: BigInt64Array.from(values, (value) => BigInt(value)) });

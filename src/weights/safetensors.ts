@@ -6,12 +6,12 @@
 
 import { InputError } from "../util/input-error.js";
 
-export type Dtype = "F32" | "F16" | "BF16" | "I64" | "I32";
+export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32";
 
 export interface NamedTensor {
   readonly dtype: Dtype;
   readonly shape: readonly number[];
-  readonly data: Float32Array | Int32Array | BigInt64Array | Uint16Array;
+  readonly data: Float64Array | Float32Array | Int32Array | BigInt64Array | Uint16Array;
 }
 
 export interface SafetensorsFile {
@@ -21,7 +21,16 @@ export interface SafetensorsFile {
 
 export class SafetensorsError extends InputError {}
 
-const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+const BYTES: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+
+/** The typed array holding a tensor's values, over little-endian bytes. */
+export function typedArray(dtype: Dtype, buffer: ArrayBuffer): NamedTensor["data"] {
+  if (dtype === "F64") return new Float64Array(buffer);
+  if (dtype === "F32") return new Float32Array(buffer);
+  if (dtype === "I32") return new Int32Array(buffer);
+  if (dtype === "I64") return new BigInt64Array(buffer);
+  return new Uint16Array(buffer);
+}
 
 export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Buffer {
   const header: Record<string, unknown> = { __metadata__: metadata };
@@ -69,16 +78,17 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
       continue;
     }
     const { dtype, shape, data_offsets } = entry as { dtype: Dtype; shape: number[]; data_offsets: [number, number] };
-    if (!(dtype in BYTES)) throw new SafetensorsError(`${file}: tensor ${name} has unsupported dtype ${dtype}`);
+    if (!(dtype in BYTES))
+      throw new SafetensorsError(`${file}: tensor ${name} is ${dtype}, which detc does not read (F64, F32, F16, BF16, I64 and I32 are read)`);
+    if (!Array.isArray(shape) || !shape.every((extent) => Number.isInteger(extent) && extent >= 0) || !Array.isArray(data_offsets))
+      throw new SafetensorsError(`${file}: tensor ${name} has a malformed shape or byte range in the header (corrupt file)`);
     const [begin, end] = data_offsets;
     const count = shape.reduce((a, b) => a * b, 1);
     if (end - begin !== count * BYTES[dtype] || dataStart + end > buffer.length)
       throw new SafetensorsError(`${file}: tensor ${name} [${shape}] ${dtype} does not fit its byte range (corrupt or truncated)`);
     // Copy so the typed array is aligned whatever the header length.
     const slice = Uint8Array.prototype.slice.call(buffer, dataStart + begin, dataStart + end).buffer;
-    const data =
-      dtype === "F32" ? new Float32Array(slice) : dtype === "I32" ? new Int32Array(slice) : dtype === "I64" ? new BigInt64Array(slice) : new Uint16Array(slice);
-    tensors.set(name, { dtype, shape, data });
+    tensors.set(name, { dtype, shape, data: typedArray(dtype, slice) });
   }
   return { tensors, metadata };
 }

@@ -45,9 +45,11 @@ const halfToFloat = (bits: number) => {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 };
 
-/** A floating tensor's values as float32 (bfloat16 is float32's upper half). */
+/** A tensor's values as float32 (bfloat16 is float32's upper half; float64 rounds to nearest). */
 export function float32Values(tensor: NamedTensor): Float32Array {
   switch (tensor.dtype) {
+    case "F64":
+      return Float32Array.from(tensor.data as Float64Array);
     case "F32":
       return tensor.data as Float32Array;
     case "F16":

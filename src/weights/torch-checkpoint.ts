@@ -5,21 +5,36 @@
  * needs; written (state dicts of contiguous tensors) as torch writes it, so `torch.load` reads it.
  */
 import { PyDict, unpickle, UnpicklingError } from "./pickle.js";
-import type { Dtype, NamedTensor } from "./safetensors.js";
+import { typedArray, type Dtype, type NamedTensor } from "./safetensors.js";
 import { readZip, writeZip } from "./zip.js";
 
 const STORAGE_DTYPES: Record<string, Dtype> = {
+  DoubleStorage: "F64",
   FloatStorage: "F32",
   HalfStorage: "F16",
   BFloat16Storage: "BF16",
   LongStorage: "I64",
   IntStorage: "I32",
 };
-const BYTES: Record<Dtype, number> = { F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+const BYTES: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
+/** Storages torch writes for tensors no weight has: named in a clear refusal, never read. */
+const UNREAD_STORAGES: Record<string, string> = {
+  ByteStorage: "uint8",
+  CharStorage: "int8",
+  ShortStorage: "int16",
+  BoolStorage: "bool",
+  ComplexFloatStorage: "complex64",
+  ComplexDoubleStorage: "complex128",
+};
 
 interface Storage {
   readonly dtype: Dtype;
   readonly bytes: Uint8Array;
+}
+
+/** A tensor of a dtype detc does not read (uint8, bool, …): refused by key once the dict is known. */
+class UnreadTensor {
+  constructor(readonly dtype: string) {}
 }
 
 /** The containers a state dict is saved in, checked in this order: `{"model": sd}`, `{"state_dict": sd}`, `sd`. */
@@ -29,14 +44,23 @@ const allowedGlobals = () => [
   "collections.OrderedDict",
   "torch._utils._rebuild_tensor_v2",
   "torch._utils._rebuild_parameter",
-  ...Object.keys(STORAGE_DTYPES).map((name) => `torch.${name}`),
+  ...[...Object.keys(STORAGE_DTYPES), ...Object.keys(UNREAD_STORAGES)].map((name) => `torch.${name}`),
 ];
 
-function typedArray(dtype: Dtype, buffer: ArrayBuffer): NamedTensor["data"] {
-  if (dtype === "F32") return new Float32Array(buffer);
-  if (dtype === "I32") return new Int32Array(buffer);
-  if (dtype === "I64") return new BigInt64Array(buffer);
-  return new Uint16Array(buffer);
+const isIndex = (value: unknown): value is number => typeof value === "number" && Number.isInteger(value) && value >= 0;
+const isIndexList = (value: unknown): value is number[] => Array.isArray(value) && value.every(isIndex);
+
+/** `_rebuild_tensor_v2(storage, offset, shape, stride, …)`'s arguments, checked before any is used. */
+function rebuildArguments(file: string, args: unknown[]): { storage: Storage | UnreadTensor; offset: number; shape: number[]; stride: number[] } {
+  const [storage, offset, shape, stride] = args;
+  const valid =
+    (storage instanceof UnreadTensor || (typeof storage === "object" && storage !== null && "bytes" in storage)) &&
+    isIndex(offset) &&
+    isIndexList(shape) &&
+    isIndexList(stride) &&
+    shape.length === stride.length;
+  if (!valid) throw new UnpicklingError(`${file}: a tensor's storage, offset, shape or strides are malformed (corrupt file, or not written by torch.save)`);
+  return { storage: storage as Storage | UnreadTensor, offset, shape, stride };
 }
 
 /** `torch._utils._rebuild_tensor_v2`: the strided view of a storage, copied out contiguous. */
@@ -80,12 +104,18 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): Map<stri
   };
   const globals = new Map<string, (...args: unknown[]) => unknown>([
     ["collections.OrderedDict", () => new PyDict()],
-    ["torch._utils._rebuild_tensor_v2", (storage, offset, shape, stride) => rebuildTensor(file, storage as Storage, offset as number, shape as number[], stride as number[])],
+    [
+      "torch._utils._rebuild_tensor_v2",
+      (...args) => {
+        const { storage, offset, shape, stride } = rebuildArguments(file, args);
+        return storage instanceof UnreadTensor ? storage : rebuildTensor(file, storage, offset, shape, stride);
+      },
+    ],
     ["torch._utils._rebuild_parameter", (data) => data],
   ]);
   // Storage types are only ever named in a persistent id, never called.
-  const storageTypes = new Map<unknown, Dtype>();
-  for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) {
+  const storageTypes = new Map<unknown, Dtype | UnreadTensor>();
+  for (const [name, dtype] of [...Object.entries(STORAGE_DTYPES), ...Object.entries(UNREAD_STORAGES).map(([n, d]) => [n, new UnreadTensor(d)] as const)]) {
     const storageType = () => refuse(`torch.${name}(…)`);
     storageTypes.set(storageType, dtype);
     globals.set(`torch.${name}`, storageType);
@@ -97,6 +127,7 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): Map<stri
       const [kind, storageType, key] = Array.isArray(pid) ? pid : [];
       const dtype = storageTypes.get(storageType);
       if (kind !== "storage" || dtype === undefined || typeof key !== "string") return refuse(`persistent id ${String(pid)}`);
+      if (dtype instanceof UnreadTensor) return dtype;
       let storage = storages.get(key);
       if (!storage) {
         const bytes = entries.get(`${archive}data/${key}`);
@@ -116,6 +147,8 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): Map<stri
   if (!(stateDict instanceof PyDict)) throw new UnpicklingError(`${file}: holds no state dict (expected a dict of tensors, or {"model": state_dict})`);
   const tensors = new Map<string, NamedTensor>();
   for (const [key, tensor] of stateDict) {
+    if (tensor instanceof UnreadTensor)
+      throw new UnpicklingError(`${file}: tensor ${String(key)} is ${tensor.dtype}, which no weight is (detc reads float64, float32, float16, bfloat16, int64 and int32)`);
     if (typeof key !== "string" || !isTensor(tensor))
       throw new UnpicklingError(`${file}: entry ${String(key)} is not a tensor; expected a state dict (or {"model": state_dict})`);
     tensors.set(key, tensor);

@@ -15,7 +15,7 @@ import { selectBackend } from "../../src/engine/backend.js";
 import { InputError } from "../../src/util/input-error.js";
 import { exportStateDict } from "../../src/weights/export-state-dict.js";
 import { forwardFeatures } from "../../src/weights/forward-features.js";
-import { formatWeightsReport, initialiseWeights, loadBackboneWeights, loadDetectorWeights } from "../../src/weights/load-weights.js";
+import { formatWeightsReport, initialiseWeights, loadBackboneWeights, loadDetectorWeights, WeightsMismatchError } from "../../src/weights/load-weights.js";
 import { writeStateDict } from "../../src/weights/state-dict.js";
 import { fixture, formulaImage, readNpy, relativeError } from "./support.js";
 
@@ -50,8 +50,9 @@ describe("resnet18 + FPN", () => {
       const [backbone, heads] = initialiseWeights(detector, { specDir: dirname(fixture("resnet18_fpn.det")), init: fixture("resnet18_fpn_heads.pth") });
       expect(backbone!.missing).toEqual([]);
       expect(backbone!.ignored).toEqual(["fc.weight", "fc.bias"]);
-      expect(heads!.replacedPredictor).toEqual({ fileClasses: 5, modelClasses: 3 });
-      expect(heads!.missing.every((key) => key.startsWith("backbone.body.") || key.startsWith("roi_heads.box_predictor."))).toBe(true);
+      expect(heads!.replacedPredictor).toMatchObject({ fileClasses: 5, modelClasses: 3 });
+      expect([backbone!.missing, heads!.missing, heads!.unexpected]).toEqual([[], [], []]);
+      expect(heads!.fromEarlier).toEqual(backbone!.loaded);
       expect(formatWeightsReport(heads!)).toMatch(/box predictor: the file's has 5 classes \(with background\), this detector 3/);
       expect(detector.variables().get("backbone.body.bn1.num_batches_tracked")!.dataSync()[0]).toBe(7);
       expectParity(detector, "resnet18_fpn");
@@ -65,10 +66,9 @@ describe("resnet18 + FPN", () => {
     const source = model("resnet18_fpn", "r18b/");
     try {
       initialiseWeights(source, { specDir: dirname(fixture("resnet18_fpn.det")), init: fixture("resnet18_fpn_heads.pth") });
-      const exported = await exportStateDict(source);
-      for (const extension of ["pth", "safetensors"]) {
+      for (const [extension, layout] of [["pth", "tutorial"], ["safetensors", "torchvision"]] as const) {
         const path = join(folder, `model.${extension}`);
-        writeStateDict(path, exported);
+        writeStateDict(path, await exportStateDict(source, layout));
         const copy = model("resnet18_fpn", `r18${extension}/`);
         try {
           const report = loadDetectorWeights(copy, path);
@@ -108,7 +108,7 @@ describe("efficientnet_b0 + FPN", () => {
       });
       expect([backbone!.missing, backbone!.mismatched, backbone!.ignored]).toEqual([[], [], ["classifier.1.weight", "classifier.1.bias"]]);
       expect([heads!.unexpected, heads!.mismatched]).toEqual([[], []]);
-      expect(heads!.missing.every((key) => key.startsWith("backbone.body."))).toBe(true);
+      expect(heads!.missing).toEqual([]);
       expectParity(detector, "efficientnet_b0_fpn");
     } finally {
       detector.dispose();
@@ -137,12 +137,22 @@ describe.each([
 });
 
 describe("mismatches", () => {
-  it("reports shape mismatches with both shapes, grouped by part", () => {
+  it("refuses another network's file with shape mismatches (both shapes) and missing tensors, grouped by part; --allow-partial loads what fits", () => {
     const detector = model("mobilenet_v3_small_fpn", "mm/");
     try {
-      const text = formatWeightsReport(loadDetectorWeights(detector, fixture("resnet18_fpn_heads.pth")));
-      expect(text).toMatch(/shape mismatches, left as initialised \(\d+\):\n {4}backbone\.fpn: backbone\.fpn\.inner_blocks\.0\.0\.weight file \[32, 64, 1, 1\] vs model \[16, 16, 1, 1\]/);
-      expect(text).toMatch(/missing from the file, left as initialised \(\d+\):\n {4}backbone\.body: /);
+      let text = "";
+      try {
+        loadDetectorWeights(detector, fixture("resnet18_fpn_heads.pth"));
+      } catch (error) {
+        expect(error).toBeInstanceOf(WeightsMismatchError);
+        text = (error as Error).message;
+      }
+      expect(text).toMatch(/shape mismatches \(\d+\):\n {4}backbone\.fpn \(\d+\): backbone\.fpn\.inner_blocks\.0\.0\.weight file \[32, 64, 1, 1\] vs model \[16, 16, 1, 1\]/);
+      expect(text).toMatch(/missing from the file \(\d+\):\n {4}backbone\.body \(\d+\): /);
+      expect(text).toMatch(/refused: every tensor of the backbone, FPN, RPN and box head must come from the file/);
+      const partial = loadDetectorWeights(detector, fixture("resnet18_fpn_heads.pth"), { allowPartial: true });
+      expect(partial.partial).toBe(true);
+      expect(formatWeightsReport(partial)).toMatch(/--allow-partial: \d+ tensors stay as initialised/);
     } finally {
       detector.dispose();
     }

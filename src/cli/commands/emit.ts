@@ -8,6 +8,7 @@ import { emitTorchvisionModule } from "../../emit/torchvision.js";
 import { emitTrainScript, trainableDataset } from "../../emit/train-script.js";
 import { readText, UsageError } from "../io.js";
 import { loadSpec } from "../spec.js";
+import { LAYOUT_OPTION, parseLayout } from "../weights-options.js";
 
 /** Spec paths are relative to the spec's folder; the generated code resolves them against its own. */
 function relocatePaths(spec: DetectorSpec, specDir: string, outDir: string): DetectorSpec {
@@ -30,6 +31,7 @@ interface EmitOptions {
   output?: string;
   detector?: string;
   trainScript?: boolean;
+  layout: string;
 }
 
 export function registerEmit(program: Command): void {
@@ -47,12 +49,14 @@ export function registerEmit(program: Command): void {
     .option("-o, --output <model.py>", "where to write the module (default: standard output)")
     .option("--detector <name>", "which detector of the file (when it has several)")
     .option("--train-script", "also write train.py next to the module (needs -o and a coco or voc dataset)")
+    .option(...LAYOUT_OPTION)
     .addHelpText(
       "after",
       "\nExamples:\n  $ detc emit torchvision examples/resnet50.det -o model.py\n" +
         "  $ detc emit torchvision coco.det -o out/model.py --train-script && torchrun --nproc_per_node=2 out/train.py",
     )
     .action((file: string, options: EmitOptions) => {
+      const layout = parseLayout(options.layout);
       const { spec, dir } = loadSpec(file, options.detector);
       const detector = checkSource(readText(file)).detectors.find((d) => d.name === spec.name)!;
       const moduleName = options.output ? basename(options.output).replace(/\.py$/, "") : "model";
@@ -63,7 +67,7 @@ export function registerEmit(program: Command): void {
         throw new UsageError(`${file}: train.py needs \`dataset coco …\` or \`dataset voc …\` in the spec (the synthetic set exists only in \`detc run\`)`);
       const outDir = options.output ? dirname(options.output) : ".";
       const relocated = { ...detector, spec: relocatePaths(spec, dir, outDir) };
-      const module = emitTorchvisionModule(relocated, { source: file, moduleName });
+      const module = emitTorchvisionModule(relocated, { source: file, moduleName, layout });
       if (!options.output) return void process.stdout.write(module);
       writeFileSync(options.output, module);
       const written = [options.output];

@@ -4,6 +4,7 @@ import { BACKEND_OPTION, startEngine } from "../engine.js";
 import { readText, UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { colors } from "../style.js";
+import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
 
 const STATS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"] as const;
 const LABELS: Record<(typeof STATS)[number], string> = {
@@ -30,6 +31,7 @@ function printStats(stats: Record<string, number>, extra: string): void {
 interface EvalOptions {
   weights?: string;
   init?: string;
+  allowPartial?: boolean;
   annotations?: string;
   detections?: string;
   detector?: string;
@@ -49,6 +51,7 @@ export function registerEval(program: Command): void {
     .argument("[file]", "a .det spec")
     .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
     .option("--init <file>", "instead of --weights: a torchvision Faster R-CNN state dict (.pth or .safetensors)")
+    .option(...ALLOW_PARTIAL_OPTION)
     .option("--annotations <gt.json>", "COCO ground truth (with --detections)")
     .option("--detections <dt.json>", "COCO results: [{image_id, category_id, bbox, score}]")
     .option("--detector <name>", "which detector of the file (when it has several)")
@@ -73,7 +76,7 @@ export function registerEval(program: Command): void {
         throw new UsageError("give a spec and one of --weights or --init, or --annotations and --detections");
       const { spec, dir } = loadSpec(file, options.detector);
       await startEngine(options.backend, options.json === true);
-      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init });
+      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
       const { loadSpecDatasets } = await import("../../train/datasets.js");
       const { evaluateModel } = await import("../../train/evaluate.js");
       const { val } = await loadSpecDatasets(spec, dir);
@@ -92,7 +95,7 @@ export function registerEval(program: Command): void {
 export async function loadModel(
   spec: import("../../check/detector-spec.js").DetectorSpec,
   weights: string | undefined,
-  initial: { specDir: string; init?: string } = { specDir: "." },
+  initial: { specDir: string; init?: string; allowPartial?: boolean } = { specDir: "." },
 ) {
   const { buildFasterRCNN } = await import("../../detection/faster-rcnn.js");
   const model = buildFasterRCNN(spec);

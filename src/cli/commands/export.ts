@@ -1,11 +1,19 @@
-/** `detc export FILE --weights CKPT -o model.pth|model.safetensors`: a state dict torchvision loads. */
+/**
+ * `detc export FILE (--weights CKPT | --init FILE) --layout tutorial|torchvision -o OUT.pth|OUT.safetensors`:
+ * a state dict that torchvision's model of the same configuration loads with strict=True. With
+ * `--init`, a torchvision file in any layout comes back in the one asked for (a conversion).
+ */
 import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
 import { loadSpec } from "../spec.js";
+import { ALLOW_PARTIAL_OPTION, checkWeightOptions, INIT_OPTION, LAYOUT_OPTION, parseLayout } from "../weights-options.js";
 import { loadModel } from "./evaluate.js";
 
 interface ExportOptions {
-  weights: string;
+  weights?: string;
+  init?: string;
+  allowPartial?: boolean;
+  layout: string;
   output: string;
   detector?: string;
   backend: string;
@@ -14,28 +22,42 @@ interface ExportOptions {
 export function registerExport(program: Command): void {
   program
     .command("export")
-    .summary("write a checkpoint as a torchvision Faster R-CNN state dict (.pth or .safetensors)")
+    .summary("write weights as a torchvision Faster R-CNN state dict (.pth or .safetensors), in the tutorial's or torchvision's layout")
     .description(
-      "Write the checkpoint's variables with torchvision's state-dict keys and layouts (OIHW convs, " +
-        "[out, in] linears), as a torch.save file (.pth/.pt) or safetensors, for " +
-        "`model.load_state_dict(torch.load(FILE))` on the torchvision model of the same configuration.",
+      "Write the detector's weights with torchvision's tensor layouts (OIHW convs, [out, in] linears) and " +
+        "the state-dict keys of --layout: `tutorial` (default), the seed tutorial's model, whose body is " +
+        "create_feature_extractor over the whole network (`backbone.body.features.6.…` with an FPN, " +
+        "`backbone.features.42.…` without); `torchvision`, the stock builders' (`backbone.body.<i>.…` over a " +
+        "`features` trunk, `backbone.body.layer1.…` for resnet). `detc emit torchvision --layout` builds " +
+        "either model; `model.load_state_dict(torch.load(FILE))` accepts the file with strict=True.\n\n" +
+        "The weights: a detc checkpoint (--weights), or a torchvision file in any layout (--init), so " +
+        "export also converts a file from one layout to the other.",
     )
     .argument("<file>", "a .det spec")
-    .requiredOption("--weights <checkpoint>", "a checkpoint written by `detc run`")
+    .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
+    .option(...INIT_OPTION)
+    .option(...ALLOW_PARTIAL_OPTION)
+    .option(...LAYOUT_OPTION)
     .requiredOption("-o, --output <file>", "model.pth, model.pt or model.safetensors")
     .option("--detector <name>", "which detector of the file (when it has several)")
     .option(...BACKEND_OPTION)
-    .addHelpText("after", "\nExamples:\n  $ detc export examples/quickstart.det --weights runs/quickstart/checkpoint.safetensors -o quickstart.pth")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ detc export examples/quickstart.det --weights runs/quickstart/checkpoint.safetensors -o quickstart.pth\n" +
+        "  $ detc export examples/torchvision/fasterrcnn_resnet50_fpn.det --init tutorial_model.pth --layout torchvision -o stock.pth",
+    )
     .action(async (file: string, options: ExportOptions) => {
-      const { spec } = loadSpec(file, options.detector);
+      checkWeightOptions(options, true);
+      const layout = parseLayout(options.layout);
+      const { spec, dir } = loadSpec(file, options.detector);
       await startEngine(options.backend, true);
       const { exportStateDict } = await import("../../weights/export-state-dict.js");
       const { writeStateDict } = await import("../../weights/state-dict.js");
-      const model = await loadModel(spec, options.weights);
+      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
       try {
-        const stateDict = await exportStateDict(model);
+        const stateDict = await exportStateDict(model, layout);
         writeStateDict(options.output, stateDict);
-        process.stdout.write(`wrote ${options.output}: ${stateDict.size} tensors\n`);
+        process.stdout.write(`wrote ${options.output}: ${stateDict.size} tensors, ${layout} layout\n`);
       } finally {
         model.dispose();
       }

@@ -4,11 +4,13 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
 import { loadSpec } from "../spec.js";
+import { ALLOW_PARTIAL_OPTION, checkWeightOptions, INIT_OPTION } from "../weights-options.js";
 import { loadModel } from "./evaluate.js";
 
 interface ForwardOptions {
   weights?: string;
   init?: string;
+  allowPartial?: boolean;
   image: string;
   out: string;
   detector?: string;
@@ -29,18 +31,20 @@ export function registerForward(program: Command): void {
     .requiredOption("--image <file>", "a JPEG or PNG")
     .requiredOption("--out <dir>", "folder for the .npy files")
     .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
-    .option("--init <file>", "a torchvision Faster R-CNN state dict (.pth or .safetensors)")
+    .option(...INIT_OPTION)
+    .option(...ALLOW_PARTIAL_OPTION)
     .option("--detector <name>", "which detector of the file (when it has several)")
     .option(...BACKEND_OPTION)
     .addHelpText("after", "\nExamples:\n  $ detc forward my.det --init fasterrcnn.pth --image img.png --out features/")
     .action(async (file: string, options: ForwardOptions) => {
+      checkWeightOptions(options);
       const { spec, dir } = loadSpec(file, options.detector);
       await startEngine(options.backend, true);
       const { decodeImageFile } = await import("../../data/images.js");
       const { forwardFeatures } = await import("../../weights/forward-features.js");
       const { encodeNpy } = await import("../../weights/npy.js");
       const image = await decodeImageFile(options.image);
-      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init });
+      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
       try {
         const maps = forwardFeatures(model, image);
         mkdirSync(options.out, { recursive: true });

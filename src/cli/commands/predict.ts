@@ -6,6 +6,7 @@ import { BACKEND_OPTION, startEngine } from "../engine.js";
 import { UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { loadModel } from "./evaluate.js";
+import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
 
 const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c", "#008080", "#9a6324"];
 
@@ -38,6 +39,7 @@ async function drawDetections(
 interface PredictOptions {
   weights?: string;
   init?: string;
+  allowPartial?: boolean;
   draw?: string;
   detector?: string;
   backend: string;
@@ -54,6 +56,7 @@ export function registerPredict(program: Command): void {
     .argument("<images...>", "JPEG or PNG files")
     .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
     .option("--init <file>", "instead of --weights: a torchvision Faster R-CNN state dict (.pth or .safetensors)")
+    .option(...ALLOW_PARTIAL_OPTION)
     .option("--draw <dir>", "also write each image with its boxes, labels and scores drawn")
     .option("--min-score <score>", "hide detections below this score", "0.5")
     .option("--detector <name>", "which detector of the file (when it has several)")
@@ -69,7 +72,7 @@ export function registerPredict(program: Command): void {
       const minScore = Number(options.minScore);
       await startEngine(options.backend, options.json === true);
       const { decodeImageFile } = await import("../../data/images.js");
-      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init });
+      const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
       const className = (label: number) => spec.classes.names?.[label - 1] ?? `class ${label}`;
       const results = [];
       try {

@@ -7,12 +7,14 @@ import { UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { writeCurves } from "./plot.js";
 import { colors } from "../style.js";
+import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
 
 interface RunOptions {
   out?: string;
   maxSteps?: string;
   resume?: boolean;
   init?: string;
+  allowPartial?: boolean;
   json?: boolean;
   backend: string;
   detector?: string;
@@ -41,6 +43,7 @@ export function registerRun(program: Command): void {
     .option("--max-steps <n>", "stop after this many steps in all")
     .option("--resume", "continue from the checkpoint in --out")
     .option("--init <file>", "start from a torchvision Faster R-CNN state dict (.pth or .safetensors)")
+    .option(...ALLOW_PARTIAL_OPTION)
     .option("--detector <name>", "which detector of the file (when it has several)")
     .option(...BACKEND_OPTION)
     .option("--json", "print the final result as JSON")
@@ -84,6 +87,7 @@ export function registerRun(program: Command): void {
         resume: options.resume === true,
         specDir: dir,
         init: options.init,
+        allowPartial: options.allowPartial,
         onWeightsLoaded: (report) => process.stderr.write(formatWeightsReport(report) + "\n"),
         shouldStop: () => stopRequested,
         onStep: (p) => {
