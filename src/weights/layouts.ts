@@ -124,7 +124,8 @@ export function recognise(namings: readonly Naming[], modelKeys: Iterable<string
 
 /**
  * A prefix rename that would explain several unexpected keys as missing ones (`backbone.body.` →
- * `backbone.`), with how many it explains and one example; undefined when none explains two.
+ * `backbone.`), with how many it explains and one example; undefined unless it explains at least
+ * two, and half of the smaller side (a few shared endings between two networks explain nothing).
  */
 export function renameHint(unexpected: readonly string[], missing: readonly string[]): string | undefined {
   const bySuffix = new Map<string, string[]>();
@@ -152,7 +153,7 @@ export function renameHint(unexpected: readonly string[], missing: readonly stri
     }
   }
   const [best] = [...renames].sort((a, b) => b[1].count - a[1].count);
-  if (!best || best[1].count < 2) return undefined;
+  if (!best || best[1].count < Math.max(2, Math.min(unexpected.length, missing.length) / 2)) return undefined;
   const [from, to] = best[0].split("\u0000");
   return `${best[1].count} unexpected keys would fit if \`${from}…\` were \`${to}…\` (e.g. \`${best[1].example[0]}\` → \`${best[1].example[1]}\`)`;
 }
