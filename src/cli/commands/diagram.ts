@@ -49,11 +49,20 @@ export function registerDiagram(program: Command): void {
       if (!analysis) throw new UsageError(`${file} has no detector \`${options.detector}\` (it has ${names.join(", ")})`);
 
       const graph = diagramGraph(analysis, result.diagnostics, options.detail);
-      const drawn = await renderDiagram(graph, format as (typeof DIAGRAM_FORMATS)[number]);
-      if (options.output) writeFileSync(options.output, drawn);
-      else process.stdout.write(drawn);
+      let note = "";
+      if (format === "png") {
+        const { PNG_DENSITY, rasterise } = await import("../../diagram/png.js");
+        const { png, scale } = await rasterise((await renderDiagram(graph, "svg")) as string);
+        writeFileSync(options.output!, png);
+        const percent = Math.round((100 * scale * 72) / PNG_DENSITY);
+        if (percent < 100) note = ` (scaled to ${percent}% to stay within what a PNG renderer draws; the .svg keeps every detail)`;
+      } else {
+        const drawn = await renderDiagram(graph, format as (typeof DIAGRAM_FORMATS)[number]);
+        if (options.output) writeFileSync(options.output, drawn);
+        else process.stdout.write(drawn);
+      }
       const problems = graph.nodes.flatMap((n) => n.problems).length + graph.edges.flatMap((e) => e.problems).length + graph.unplaced.length;
       if (problems > 0) process.stderr.write(`detc: drew ${problems} problem${problems === 1 ? "" : "s"} on the diagram; \`detc check ${file}\` explains them\n`);
-      if (options.output) process.stderr.write(`wrote ${options.output}\n`);
+      if (options.output) process.stderr.write(`wrote ${options.output}${note}\n`);
     });
 }
