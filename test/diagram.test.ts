@@ -7,9 +7,12 @@ import { XMLParser, XMLValidator } from "fast-xml-parser";
 import sharp from "sharp";
 import { describe, expect, inject, it } from "vitest";
 import { checkSource } from "../src/check/index.js";
-import { diagramGraph, renderDiagram, type Detail } from "../src/diagram/index.js";
+import { diagramGraph, placeDiagram, renderDiagram, type Detail } from "../src/diagram/index.js";
 import { SEVERITY_COLOUR } from "../src/diagram/svg.js";
-import { PNG_DENSITY } from "../src/diagram/png.js";
+import { MAX_PNG_SIDE, PNG_DENSITY, pngScale } from "../src/diagram/png.js";
+import { FONT_SIZE } from "../src/diagram/layout.js";
+import { backbones } from "../src/zoo/index.js";
+import { tapPoints } from "../src/zoo/tap-points.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = inject("cli");
@@ -115,8 +118,7 @@ describe("renderings", () => {
   });
 
   it("no two blocks or labels overlap", async () => {
-    const { layoutDiagram } = await import("../src/diagram/layout.js");
-    const layout = await layoutDiagram(graph);
+    const layout = await placeDiagram(graph);
     const boxes = [...layout.nodes, ...layout.edges.flatMap((e) => (e.label ? [e.label] : []))];
     for (let i = 0; i < boxes.length; i++)
       for (let j = i + 1; j < boxes.length; j++) {
@@ -133,7 +135,7 @@ describe("renderings", () => {
     expect(dot).toContain('"tap0" -> "lateral0" [label="40×100×100"]');
     expect(dot).toContain("pool /64: sizes 512 → 3/location");
     const mermaid = (await renderDiagram(graph, "mmd")) as string;
-    expect(mermaid).toContain("flowchart LR");
+    expect(mermaid).toContain("flowchart TB");
     expect(mermaid).toContain('subgraph part_fpn ["FPN"]');
     expect(mermaid).toContain('tap0 -->|"40×100×100"| lateral0');
     expect(mermaid).toContain("MultiScaleRoIAlign");
@@ -145,7 +147,8 @@ describe("renderings", () => {
     expect(XMLValidator.validate(svg)).toBe(true);
     const tap = svg.match(/<g class="node part-tap problem" id="node-tap1">.*?<\/g>/)![0];
     expect(tap).toContain(`stroke="${SEVERITY_COLOUR.error}"`);
-    expect(tap).toContain("E011 `layer9` is not a node of resnet50");
+    expect(tap).toContain("<title>error[E011]: `layer9` is not a node of resnet50");
+    expect(tap).toContain(">E011 `layer9` is not a node</text>"); // on the block, wrapped
     expect(svg.match(/<g class="node part-rpn problem" id="node-rpn">.*?<\/g>/)![0]).toContain("E030");
     expect((await renderDiagram(broken, "dot")) as string).toMatch(/"tap1" \[label="[^"]*E011[^\]]*color="#d32f2f", penwidth=2.5\]/);
     expect((await renderDiagram(broken, "mmd")) as string).toContain(":::error_rpn");
@@ -180,6 +183,77 @@ describe("detc diagram", () => {
     const { code, stderr } = detc("diagram", "examples/vgg16_bn.det", "-o", "out.jpg");
     expect(code).toBe(2);
     expect(stderr).toContain('cannot draw out.jpg as "jpg"');
+  });
+});
+
+/** Every example, and an FPN detector over stride 8, 16 and 32 of every zoo network (tapped by module path where there is one). */
+function everyDetector(): [string, string][] {
+  const examples = readdirSync(join(root, "examples"))
+    .filter((f) => f.endsWith(".det"))
+    .map((f): [string, string] => [f, readFileSync(join(root, "examples", f), "utf8")]);
+  const zoo = backbones.map((b): [string, string] => {
+    const points = tapPoints(b.graph(), [800, 800]);
+    const taps = [8, 16, 32].map((stride) => points.filter((p) => p.stride === stride).sort((x, y) => x.node.split(".").length - y.node.split(".").length)[0]!.node);
+    return [b.name, `detector d\nbackbone ${b.name}\ntap ${taps.join(", ")}\nfpn 256 extra maxpool\nanchors sizes 32, 64, 128, 256 ratios 0.5, 1.0, 2.0\nclasses 21\n`];
+  });
+  return [...examples, ...zoo];
+}
+
+type Segment = readonly [readonly [number, number], readonly [number, number]];
+
+/** Two axis-parallel segments cross when one's interior passes through the other's. */
+function crosses([a1, a2]: Segment, [b1, b2]: Segment): boolean {
+  const horizontal = (p: readonly [number, number], q: readonly [number, number]) => p[1] === q[1];
+  if (horizontal(a1, a2) === horizontal(b1, b2)) return false;
+  const [h1, h2, v1, v2] = horizontal(a1, a2) ? [a1, a2, b1, b2] : [b1, b2, a1, a2];
+  const x = v1[0];
+  const y = h1[1];
+  const strictly = (value: number, p: number, q: number) => Math.min(p, q) < value && value < Math.max(p, q);
+  return strictly(x, h1[0], h2[0]) && strictly(y, v1[1], v2[1]);
+}
+
+describe("the stage view reads at a glance", () => {
+  it.each(everyDetector())("%s: at most 3:1, text of 9 px or more at 900 px wide, no crossing in the backbone and FPN", async (_, source) => {
+    const result = checkSource(source);
+    expect(result.diagnostics.filter((d) => d.severity === "error")).toEqual([]);
+    const graph = diagramGraph(result.analyses[0]!, result.diagnostics, "stages");
+    const svg = (await renderDiagram(graph, "svg")) as string;
+    const width = Number(svg.match(/<svg[^>]* width="(\d+)"/)![1]);
+    const height = Number(svg.match(/<svg[^>]* height="(\d+)"/)![1]);
+    expect(Math.max(width, height) / Math.min(width, height)).toBeLessThanOrEqual(3);
+    expect((FONT_SIZE * Math.min(1, 900 / width))).toBeGreaterThanOrEqual(9);
+
+    const layout = await placeDiagram(graph);
+    const pyramid = new Set(graph.nodes.filter((n) => ["input", "backbone", "tap", "fpn"].includes(n.part)).map((n) => n.id));
+    const segments = layout.edges
+      .filter((e) => pyramid.has(e.edge.from) && pyramid.has(e.edge.to))
+      .flatMap((e) => e.points.slice(1).map((p, i): Segment => [e.points[i]!, p]));
+    for (const [i, a] of segments.entries()) for (const b of segments.slice(i + 1)) expect(crosses(a, b), `${JSON.stringify(a)} × ${JSON.stringify(b)}`).toBe(false);
+    // And every edge is drawn with horizontal and vertical pieces only.
+    for (const e of layout.edges) for (const [i, p] of e.points.slice(1).entries()) expect(p[0] === e.points[i]![0] || p[1] === e.points[i]![1]).toBe(true);
+  });
+
+  it("the crossing check finds a crossing", () => {
+    expect(crosses([[0, 5], [10, 5]], [[5, 0], [5, 10]])).toBe(true);
+    expect(crosses([[0, 5], [10, 5]], [[5, 5], [5, 10]])).toBe(false);
+  });
+});
+
+describe("PNG within the rasteriser's limits", () => {
+  it("scales a picture down only when its side or area would pass the limit", () => {
+    expect(pngScale(1000, 800)).toBe(PNG_DENSITY / 72);
+    const long = pngScale(38268, 122);
+    expect(38268 * long).toBeLessThanOrEqual(MAX_PNG_SIDE);
+    expect(pngScale(20000, 20000) ** 2 * 20000 * 20000).toBeLessThanOrEqual(268_402_689);
+  });
+
+  it("detc diagram --detail layers writes a PNG of the deepest example, scaled and said so", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "detc-diagram-")), "resnet50.png");
+    const { code, stderr } = detc("diagram", "examples/resnet50.det", "--detail", "layers", "-o", out);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/wrote .*resnet50\.png \(scaled to \d+% to stay within what a PNG renderer draws/);
+    const { width, height } = await sharp(readFileSync(out)).metadata();
+    expect(Math.max(width!, height!)).toBeLessThanOrEqual(MAX_PNG_SIDE);
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * Image files in and out, through sharp (libvips; prebuilt binaries come with the npm package).
  *
- * Decoding matches what torchvision's datasets feed the model: PIL's `Image.open(...).convert("RGB")`
+ * Dataset decoding matches what torchvision's datasets feed the model: PIL's `Image.open(...).convert("RGB")`
  * — stored pixel orientation (EXIF rotation is *not* applied, since COCO and VOC annotate the stored
- * pixels), grey expanded to RGB, alpha dropped without compositing.
+ * pixels), grey expanded to RGB, alpha dropped without compositing. Photos given to `detc predict`
+ * are decoded as people see them instead (upright, transparency on white): {@link decodePhoto}.
  */
 import { access } from "node:fs/promises";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { type Box, DatasetError, type DatasetWarning, type RgbImage } from "./dataset.js";
 
 export interface ImageSize {
@@ -62,8 +63,24 @@ export async function checkImageFiles(
  * file's size against the annotation's, since boxes of a differently sized image would be wrong.
  */
 export async function decodeImageFile(file: string, expected?: ImageSize): Promise<RgbImage> {
-  const { data, info } = await sharp(file)
-    .removeAlpha()
+  return decode(sharp(file).removeAlpha(), file, expected);
+}
+
+/** What a transparent pixel of a photo shows: the page a PNG with alpha is usually seen on. */
+export const PHOTO_BACKGROUND = "#ffffff";
+
+/**
+ * Decodes an image as people see it, for `detc predict`: turned upright by its EXIF orientation (a
+ * portrait phone photo is stored sideways with a tag saying so), transparency composited on
+ * {@link PHOTO_BACKGROUND}. Boxes found on it are in the upright image's pixels. Datasets keep
+ * {@link decodeImageFile}'s stored pixels, which is what their annotations describe.
+ */
+export async function decodePhoto(file: string): Promise<RgbImage> {
+  return decode(sharp(file).autoOrient().flatten({ background: PHOTO_BACKGROUND }), file);
+}
+
+async function decode(pipeline: Sharp, file: string, expected?: ImageSize): Promise<RgbImage> {
+  const { data, info } = await pipeline
     .toColourspace("srgb") // also brings 16-bit and CMYK files to 8-bit RGB
     .raw()
     .toUint8Array()
@@ -120,4 +137,48 @@ export function drawBoxes(
 
 export async function writePng(image: RgbImage, file: string): Promise<void> {
   await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(file);
+}
+
+/** A detection to draw: its box in the image's pixels, its class (for the colour) and its caption. */
+export interface DrawnDetection {
+  readonly box: readonly number[];
+  readonly label: number;
+  readonly text: string;
+}
+
+const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c", "#008080", "#9a6324"];
+
+const escapeXml = (text: string) => text.replace(/[<>&"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/**
+ * Line width and caption size that read the same at any image size: 2 px and 13 px on a 640-px
+ * image, in proportion to the longer side (a 4000-px photo gets 13-px lines and 81-px captions).
+ */
+export function drawingSizes(image: ImageSize): { line: number; font: number } {
+  const scale = Math.max(image.width, image.height) / 640;
+  return { line: Math.max(1, Math.round(2 * scale)), font: Math.max(9, Math.round(13 * scale)) };
+}
+
+/** The image as a PNG with each box outlined in its class's colour and captioned with class and score. */
+export async function writeDetectionsPng(image: RgbImage, detections: readonly DrawnDetection[], path: string): Promise<void> {
+  const { line, font } = drawingSizes(image);
+  const shapes = detections.map(({ box: [x1 = 0, y1 = 0, x2 = 0, y2 = 0], label, text }) => {
+    const colour = PALETTE[(label - 1 + PALETTE.length) % PALETTE.length];
+    const height = font + 2 * line;
+    const width = Math.min(image.width, text.length * font * 0.62 + 2 * line);
+    // Above the box when there is room, else just inside its top; never past the right edge.
+    const top = y1 - height >= 0 ? y1 - height : y1;
+    const left = Math.max(0, Math.min(x1 - line / 2, image.width - width));
+    return (
+      `<rect x="${x1}" y="${y1}" width="${Math.max(0, x2 - x1)}" height="${Math.max(0, y2 - y1)}" fill="none" stroke="${colour}" stroke-width="${line}"/>` +
+      `<rect x="${left}" y="${top}" width="${width.toFixed(0)}" height="${height}" fill="${colour}"/>` +
+      `<text x="${left + line}" y="${top + line + font * 0.85}" font-family="DejaVu Sans, sans-serif" font-size="${font}" fill="white">${escapeXml(text)}</text>`
+    );
+  });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${image.height}">${shapes.join("")}</svg>`;
+  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .composite([{ input: Buffer.from(svg) }])
+    .removeAlpha()
+    .png()
+    .toFile(path);
 }

@@ -11,7 +11,7 @@ export function diagramDot(graph: DiagramGraph): string {
   const out = [
     `digraph ${quote(graph.title)} {`,
     `  label=${quote([graph.title, graph.subtitle, ...graph.unplaced.map(problemText)].join("\n"))}; labelloc=t; labeljust=l;`,
-    `  rankdir=LR; fontname=${quote(FONT_FAMILY)};`,
+    `  rankdir=TB; newrank=true; fontname=${quote(FONT_FAMILY)};`,
     `  node [shape=box, style="rounded,filled", fontname=${quote(FONT_FAMILY)}, fontsize=11];`,
     `  edge [fontname=${quote(FONT_FAMILY)}, fontsize=10, color="#546e7a"];`,
   ];
@@ -26,6 +26,12 @@ export function diagramDot(graph: DiagramGraph): string {
       out.push(`    ${quote(node.id)} [label=${label([node.title, ...node.lines, ...node.problems.map(problemText)])}, fillcolor=${quote(style.fill)}, ${colour}];`);
     }
     out.push("  }");
+  }
+  // The stage view's rows: each tap beside its pyramid level, as the SVG draws them.
+  for (const tap of graph.nodes.filter((n) => n.part === "tap")) {
+    const level = tap.id.slice("tap".length);
+    const row = [tap.id, `lateral${level}`, `merge${level}`, `output${level}`].filter((id) => graph.nodes.some((n) => n.id === id));
+    if (row.length > 1) out.push(`  { rank=same; ${row.map(quote).join("; ")}; }`);
   }
   for (const edge of graph.edges) {
     const problem = problemColour(edge.problems);

@@ -4,9 +4,10 @@
  */
 import type { DiagramGraph } from "./model.js";
 import { diagramDot } from "./dot.js";
-import { layoutDiagram } from "./layout.js";
+import { layoutDiagram, type DiagramLayout } from "./layout.js";
 import { diagramMermaid } from "./mermaid.js";
 import { svgToPng } from "./png.js";
+import { layoutStages } from "./stage-layout.js";
 import { diagramSvg } from "./svg.js";
 
 export { diagramGraph, type Detail, type DiagramGraph } from "./model.js";
@@ -21,8 +22,13 @@ export async function renderDiagram(graph: DiagramGraph, format: DiagramFormat):
     case "mmd":
       return diagramMermaid(graph);
     case "svg":
-      return diagramSvg(await layoutDiagram(graph));
+      return diagramSvg(await placeDiagram(graph));
     case "png":
-      return svgToPng(diagramSvg(await layoutDiagram(graph)));
+      return svgToPng(diagramSvg(await placeDiagram(graph)));
   }
+}
+
+/** The stage view in the FPN paper's arrangement; the layers view (hundreds of blocks) by ELK. */
+export async function placeDiagram(graph: DiagramGraph): Promise<DiagramLayout> {
+  return graph.detail === "stages" ? layoutStages(graph) : layoutDiagram(graph);
 }

@@ -14,7 +14,7 @@ export const FONT_SIZE = 12;
 /** DejaVu Sans Mono's advance is 0.602 em; rounding up keeps text inside its box in other monospace fonts. */
 export const CHAR_WIDTH = FONT_SIZE * 0.62;
 export const LINE_HEIGHT = 16;
-const PADDING = 10;
+export const PADDING = 10;
 /** Long diagnostic messages are cut here on the diagram; the full text is in the tooltip. */
 const PROBLEM_CHARS = 56;
 
@@ -33,6 +33,8 @@ export interface Box {
 export interface PlacedNode extends Box {
   readonly node: DiagramNode;
   readonly text: readonly TextLine[];
+  /** A junction (the FPN's top-down add) is drawn as a small ⊕, its text in the tooltip. */
+  readonly shape?: "junction";
 }
 
 export interface PlacedEdge {
@@ -58,16 +60,16 @@ const problemLines = (problems: readonly Problem[]): TextLine[] => problems.map(
 
 export const textWidth = (text: string) => Math.ceil(text.length * CHAR_WIDTH);
 
-const textSize = (lines: readonly TextLine[], padding: number) => ({
+export const textSize = (lines: readonly TextLine[], padding: number) => ({
   width: Math.max(...lines.map((l) => textWidth(l.text))) + 2 * padding,
   height: lines.length * LINE_HEIGHT + 2 * padding - 4,
 });
 
-function nodeText(node: DiagramNode): TextLine[] {
+export function nodeText(node: DiagramNode): TextLine[] {
   return [{ text: node.title, kind: "title" }, ...node.lines.map((text) => ({ text, kind: "body" as const })), ...problemLines(node.problems)];
 }
 
-function edgeText(edge: DiagramEdge): TextLine[] {
+export function edgeText(edge: DiagramEdge): TextLine[] {
   return [...(edge.label ? [{ text: edge.label, kind: "body" as const }] : []), ...problemLines(edge.problems)];
 }
 

@@ -12,7 +12,7 @@ function nodeClass(problems: readonly Problem[], part: Part): string {
 }
 
 export function diagramMermaid(graph: DiagramGraph): string {
-  const out = [`---`, `title: ${graph.title} · ${graph.subtitle}`, `---`, "flowchart LR"];
+  const out = [`---`, `title: ${graph.title} · ${graph.subtitle}`, `---`, "flowchart TB"];
   for (const part of Object.keys(PART_STYLE) as Part[]) {
     const nodes = graph.nodes.filter((n) => n.part === part);
     if (nodes.length === 0) continue;

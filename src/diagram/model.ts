@@ -39,7 +39,13 @@ export interface DiagramEdge {
   readonly problems: Problem[];
 }
 
+/**
+ * Block ids are stable and say what a block is, which the stage layout reads: `input`, `stage<k>`
+ * (or `layer<k>`, or `backbone` when nothing resolves), `tap<i>`, `lateral<i>`, `merge<i>`,
+ * `output<i>`, `pool`, `rpn`, `roi`, `boxhead`, `predictor`.
+ */
 export interface DiagramGraph {
+  readonly detail: Detail;
   readonly title: string;
   readonly subtitle: string;
   readonly nodes: readonly DiagramNode[];
@@ -221,7 +227,7 @@ export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly D
     });
     const pool = analysis.levels.find((l) => l.extra);
     if (pool) {
-      const id = g.node("pool", "fpn", "extra max-pool", ["kernel 1, stride 2", `level "${pool.name}" · stride ${pool.stride}`]);
+      const id = g.node("pool", "fpn", "extra max-pool", ["kernel 1, stride 2", `${pool.name} · stride ${pool.stride}`]);
       g.edge(levels[last]!.id, id, levels[last]!.label);
       levels.push({ name: pool.name, id, label: shapeText(fpn, pool.height, pool.width), stride: pool.stride });
     }
@@ -271,6 +277,7 @@ export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly D
   const unplaced = attachProblems(g, anchors, analysis, diagnostics);
   const backboneName = analysis.backbone?.name ?? statements.backbone?.name?.value ?? "?";
   return {
+    detail,
     title: `detector ${analysis.name}`,
     subtitle: `backbone ${backboneName} · input ${input.paddedHeight}×${input.paddedWidth}${analysis.fpnChannels !== undefined ? ` · FPN ${analysis.fpnChannels}` : ""}`,
     nodes: g.nodes,

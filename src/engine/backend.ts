@@ -9,6 +9,7 @@ import { createRequire as requireFrom } from "node:module"; // not `createRequir
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { registerOps } from "./ops/index.js";
+import { withStderrSilenced } from "./quiet-load.js";
 import { registerWasmKernels } from "./wasm-kernels/index.js";
 
 const CANDIDATES: Readonly<Record<EngineChoice, readonly EngineName[]>> = {
@@ -67,14 +68,28 @@ export function tfjsCoreBehind(fromFile: string): string {
   return requireFrom(tfjsMain).resolve("@tensorflow/tfjs-core");
 }
 
+/** A native engine's package, loaded with TensorFlow's start-up log lines kept off stderr. */
+function requireNative(specifier: string, quiet: boolean): void {
+  try {
+    if (quiet) withStderrSilenced(() => requireHere(specifier));
+    else requireHere(specifier);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "MODULE_NOT_FOUND" && String((error as Error).message).includes(specifier)) throw new MissingPackage(`${specifier} is not installed`);
+    throw error;
+  }
+}
+
 async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<string> {
   const specifier = ENGINE_PACKAGES[engine];
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2"; // TensorFlow's start-up notices are not ours to print
+  // TensorFlow's notices are not ours to print, unless the user asks for them with TF_CPP_MIN_LOG_LEVEL=0 or 1.
+  const quiet = !(Number(process.env.TF_CPP_MIN_LOG_LEVEL ?? 2) < 2);
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
   // TensorFlow's best-fit allocator keeps freed buffers for reuse. Its default CPU allocator maps
   // each large tensor afresh and pays a page fault per 4 KiB: an SGD update of a 200 MB weight
   // took 2.7x longer that way (bench/RESULTS.md). Read when the first op runs, so set it before.
   process.env.TF_CPU_ALLOCATOR_USE_BFC ??= "true";
-  await importOptional(specifier);
+  requireNative(specifier, quiet);
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
   const theirs = tfjsCoreBehind(requireHere.resolve(specifier));
@@ -102,6 +117,8 @@ async function loadWasm(): Promise<string> {
 }
 
 async function loadCpu(): Promise<string> {
+  // Without it, tfjs prints a banner on first use asking to install tfjs-node: `detc doctor` says that, with the how.
+  tf.enableProdMode();
   if (!(await tf.setBackend("cpu"))) throw new Error("the cpu backend failed to initialise");
   return "pure JavaScript: fine for checks and tests, too slow to train";
 }

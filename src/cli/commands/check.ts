@@ -4,7 +4,7 @@ import { Option, type Command } from "commander";
 import { checkSource, type CheckResult } from "../../check/index.js";
 import { errorCount, type Diagnostic, type Severity } from "../../check/diagnostic.js";
 import type { DetectorSummary } from "../../check/summary.js";
-import { readText, writeJson } from "../io.js";
+import { readText, sourceName, writeJson } from "../io.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
 import { colors, thousands, type Colors } from "../style.js";
 
@@ -88,7 +88,7 @@ export function registerCheck(program: Command): void {
         "all problems of all files at once. Exits 0 when there are no errors (warnings are fine), 1 when " +
         "there are, 2 on usage errors.",
     )
-    .argument("<files...>", ".det files")
+    .argument("<files...>", ".det files (- for standard input)")
     .option("--json", "machine-readable output (see README for the schema)")
     .addOption(
       new Option("--format <format>", "human: code frames and the pyramid; github: GitHub Actions annotations")
@@ -98,13 +98,13 @@ export function registerCheck(program: Command): void {
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  $ detc check examples/*.det\n  $ detc check my.det --json | jq '.files[0].detectors[0].levels'\n" +
+      "\nExamples:\n  $ detc check examples/*.det\n  $ cat my.det | detc check -\n  $ detc check my.det --json | jq '.files[0].detectors[0].levels'\n" +
         "  $ detc check --format github specs/*.det   # in a GitHub Actions step",
     )
     .action((paths: string[], options: { json?: boolean; format: "human" | "github" }) => {
       const files = paths.map((path) => {
         const source = readText(path);
-        return { path, source, result: checkSource(source) };
+        return { path: sourceName(path), source, result: checkSource(source) };
       });
       const errors = files.reduce((n, f) => n + errorCount(f.result.diagnostics), 0);
       if (options.json) writeJson(checkJson(files));

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { checkSource } from "../../check/index.js";
-import { readText, UsageError } from "../io.js";
+import { readText, sourceName, UsageError } from "../io.js";
 
 interface DiagramOptions {
   output?: string;
@@ -23,7 +23,7 @@ export function registerDiagram(program: Command): void {
         "edge they concern (red for errors, amber for warnings, with their codes) instead of refusing to " +
         "draw. The format follows -o's extension: .svg, .png, .dot (Graphviz) or .mmd (Mermaid).",
     )
-    .argument("<file>", "a .det spec")
+    .argument("<file>", "a .det spec (- for standard input)")
     .option("-o, --output <path>", "where to write it (.svg, .png, .dot, .mmd); without it, SVG on stdout")
     .option("--format <format>", "svg, png, dot or mmd, when -o's extension does not say")
     .option("--detail <level>", "stages (the backbone collapsed between strides) or layers (every torchvision node)", "stages")
@@ -40,20 +40,30 @@ export function registerDiagram(program: Command): void {
       if (options.detail !== "stages" && options.detail !== "layers") throw new UsageError(`--detail is stages or layers, not "${options.detail}"`);
       if (format === "png" && !options.output) throw new UsageError("a PNG needs -o FILE.png");
 
+      const name = sourceName(file);
       const result = checkSource(readText(file));
       const names = result.analyses.map((a) => a.name);
-      if (names.length === 0) throw new UsageError(`${file} has no detector to draw`);
+      if (names.length === 0) throw new UsageError(`${name} has no detector to draw`);
       if (options.detector === undefined && names.length > 1)
-        throw new UsageError(`${file} has ${names.length} detectors (${names.join(", ")}); choose one with --detector`);
+        throw new UsageError(`${name} has ${names.length} detectors (${names.join(", ")}); choose one with --detector`);
       const analysis = options.detector === undefined ? result.analyses[0]! : result.analyses.find((a) => a.name === options.detector);
-      if (!analysis) throw new UsageError(`${file} has no detector \`${options.detector}\` (it has ${names.join(", ")})`);
+      if (!analysis) throw new UsageError(`${name} has no detector \`${options.detector}\` (it has ${names.join(", ")})`);
 
       const graph = diagramGraph(analysis, result.diagnostics, options.detail);
-      const drawn = await renderDiagram(graph, format as (typeof DIAGRAM_FORMATS)[number]);
-      if (options.output) writeFileSync(options.output, drawn);
-      else process.stdout.write(drawn);
+      let note = "";
+      if (format === "png") {
+        const { PNG_DENSITY, rasterise } = await import("../../diagram/png.js");
+        const { png, scale } = await rasterise((await renderDiagram(graph, "svg")) as string);
+        writeFileSync(options.output!, png);
+        const percent = Math.round((100 * scale * 72) / PNG_DENSITY);
+        if (percent < 100) note = ` (scaled to ${percent}% to stay within what a PNG renderer draws; the .svg keeps every detail)`;
+      } else {
+        const drawn = await renderDiagram(graph, format as (typeof DIAGRAM_FORMATS)[number]);
+        if (options.output) writeFileSync(options.output, drawn);
+        else process.stdout.write(drawn);
+      }
       const problems = graph.nodes.flatMap((n) => n.problems).length + graph.edges.flatMap((e) => e.problems).length + graph.unplaced.length;
-      if (problems > 0) process.stderr.write(`detc: drew ${problems} problem${problems === 1 ? "" : "s"} on the diagram; \`detc check ${file}\` explains them\n`);
-      if (options.output) process.stderr.write(`wrote ${options.output}\n`);
+      if (problems > 0) process.stderr.write(`detc: drew ${problems} problem${problems === 1 ? "" : "s"} on the diagram; \`detc check ${name}\` explains them\n`);
+      if (options.output) process.stderr.write(`wrote ${options.output}${note}\n`);
     });
 }

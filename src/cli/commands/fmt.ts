@@ -3,7 +3,7 @@ import { renameSync, statSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { checkSource, SYNTAX_ERROR } from "../../check/index.js";
 import { print } from "../../language/printer.js";
-import { readText } from "../io.js";
+import { readText, sourceName, STDIN, UsageError } from "../io.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
 import { colors } from "../style.js";
 
@@ -12,6 +12,28 @@ function writeAtomically(path: string, text: string): void {
   const temporary = `${path}.${process.pid}.detc-fmt.tmp`;
   writeFileSync(temporary, text, { mode: statSync(path).mode });
   renameSync(temporary, path);
+}
+
+/** `fmt -`: the formatted text on stdout (what editors' format-on-save reads), problems on stderr. */
+function formatStandardInput(paths: readonly string[], check: boolean): void {
+  if (paths.length > 1) throw new UsageError("`-` (standard input) is formatted alone: give no other file with it");
+  const source = readText(STDIN);
+  const result = checkSource(source);
+  const syntaxErrors = result.diagnostics.filter((d) => d.code === SYNTAX_ERROR);
+  if (syntaxErrors.length > 0) {
+    const c = colors(process.stderr);
+    process.stderr.write(syntaxErrors.map((d) => renderDiagnostic(d, sourceName(STDIN), source, c) + "\n").join("\n"));
+    process.exitCode = 1;
+    return;
+  }
+  const formatted = print(result.file);
+  if (check) {
+    if (formatted !== source) process.stdout.write(`${sourceName(STDIN)}\n`);
+    process.exitCode = formatted === source ? 0 : 1;
+    return;
+  }
+  process.stdout.write(formatted);
+  process.exitCode = 0;
 }
 
 const files = (n: number) => `${n} file${n === 1 ? "" : "s"}`;
@@ -27,10 +49,11 @@ export function registerFmt(program: Command): void {
         "they precede or end the line of. A file with syntax errors is left untouched and its errors " +
         "printed. Exits 1 on syntax errors, and with --check when a file would change.",
     )
-    .argument("<files...>", ".det files")
+    .argument("<files...>", ".det files, or - to format standard input to standard output")
     .option("--check", "change nothing; list the files that are not formatted")
-    .addHelpText("after", "\nExamples:\n  $ detc fmt examples/*.det\n  $ detc fmt --check specs/*.det   # in CI")
+    .addHelpText("after", "\nExamples:\n  $ detc fmt examples/*.det\n  $ detc fmt - < my.det > formatted.det   # as editors' format-on-save runs it\n  $ detc fmt --check specs/*.det   # in CI")
     .action((paths: string[], options: { check?: boolean }) => {
+      if (paths.includes(STDIN)) return formatStandardInput(paths, options.check === true);
       const c = colors(process.stdout);
       const out: string[] = [];
       const changed: string[] = [];

@@ -8,34 +8,6 @@ import { loadSpec } from "../spec.js";
 import { loadModel } from "./evaluate.js";
 import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
 
-const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#46f0f0", "#f032e6", "#bcf60c", "#008080", "#9a6324"];
-
-const escapeXml = (text: string) => text.replace(/[<>&"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
-/** The image with each box outlined in its class's colour and labelled with class and score (SVG overlay via sharp). */
-async function drawDetections(
-  image: { width: number; height: number; data: Uint8Array },
-  detections: readonly { box: readonly number[]; label: number; text: string }[],
-  path: string,
-): Promise<void> {
-  const { default: sharp } = await import("sharp");
-  const font = Math.max(10, Math.round(Math.min(image.width, image.height) / 40));
-  const shapes = detections.map(({ box: [x1, y1, x2, y2], label, text }) => {
-    const colour = PALETTE[(label - 1) % PALETTE.length];
-    const top = Math.max(0, y1! - font - 4);
-    return (
-      `<rect x="${x1}" y="${y1}" width="${x2! - x1!}" height="${y2! - y1!}" fill="none" stroke="${colour}" stroke-width="2"/>` +
-      `<rect x="${x1}" y="${top}" width="${(text.length * font * 0.6 + 6).toFixed(0)}" height="${font + 4}" fill="${colour}"/>` +
-      `<text x="${x1! + 3}" y="${top + font}" font-family="sans-serif" font-size="${font}" fill="white">${escapeXml(text)}</text>`
-    );
-  });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width}" height="${image.height}">${shapes.join("")}</svg>`;
-  await sharp(Buffer.from(image.data), { raw: { width: image.width, height: image.height, channels: 3 } })
-    .composite([{ input: Buffer.from(svg) }])
-    .png()
-    .toFile(path);
-}
-
 interface PredictOptions {
   weights?: string;
   init?: string;
@@ -51,7 +23,7 @@ export function registerPredict(program: Command): void {
   program
     .command("predict")
     .summary("detect objects in images with a trained checkpoint")
-    .description("Run the detector on each image; print the boxes (x1, y1, x2, y2 in the image's pixels), labels and scores.")
+    .description("Run the detector on each image, turned upright by its EXIF orientation and with transparency on white; print the boxes (x1, y1, x2, y2 in the upright image's pixels), labels and scores.")
     .argument("<file>", "a .det spec")
     .argument("<images...>", "JPEG or PNG files")
     .option("--weights <checkpoint>", "a checkpoint written by `detc run`")
@@ -71,20 +43,20 @@ export function registerPredict(program: Command): void {
       const { spec, dir } = loadSpec(file, options.detector);
       const minScore = Number(options.minScore);
       await startEngine(options.backend, options.json === true);
-      const { decodeImageFile } = await import("../../data/images.js");
+      const { decodePhoto, writeDetectionsPng } = await import("../../data/images.js");
       const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
       const className = (label: number) => spec.classes.names?.[label - 1] ?? `class ${label}`;
       const results = [];
       try {
         for (const path of images) {
-          const image = await decodeImageFile(path);
+          const image = await decodePhoto(path);
           const [detection] = await model.predict([image]);
           const kept = detection!.scores.map((score, i) => ({ box: detection!.boxes[i]!, label: detection!.labels[i]!, score })).filter((d) => d.score >= minScore);
           results.push({ image: path, detections: kept.map((d) => ({ ...d, class: className(d.label) })) });
           if (options.draw) {
             mkdirSync(options.draw, { recursive: true });
             const labelled = kept.map((d) => ({ box: d.box, label: d.label, text: `${className(d.label)} ${d.score.toFixed(2)}` }));
-            await drawDetections(image, labelled, join(options.draw, `${basename(path, extname(path))}.png`));
+            await writeDetectionsPng(image, labelled, join(options.draw, `${basename(path, extname(path))}.png`));
           }
         }
       } finally {

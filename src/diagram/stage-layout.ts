@@ -1,0 +1,199 @@
+/**
+ * The stage view laid out as the FPN paper (its figure 1) and torchvision's documentation draw it:
+ * the backbone a column going down from the input, each tap beside the stage that makes it, the
+ * pyramid beside the taps with its top-down path going up, and the RPN and RoI heads to the side,
+ * fed by every level through one bus. Rows and columns are computed, not searched, so every network
+ * gets the same picture, no FPN edge crosses another, and the width stays a few blocks whatever the
+ * depth of the backbone.
+ */
+import { edgeText, LINE_HEIGHT, nodeText, PADDING, textSize, type Box, type DiagramLayout, type PlacedEdge, type PlacedNode, type TextLine } from "./layout.js";
+import type { DiagramEdge, DiagramGraph, DiagramNode } from "./model.js";
+
+/** Between rows: room for a label on a vertical edge. */
+const ROW_GAP = 36;
+/** Between columns when no label sits in the gap. */
+const COLUMN_GAP = 24;
+const LABEL_MARGIN = 6;
+/** The ⊕ of the top-down path. */
+const JUNCTION = 26;
+/** The longest line in a block or label, in characters; longer ones wrap at a separator. */
+const WRAP = 28;
+/** Edge labels are one line unless they carry a problem. */
+const LABEL_WRAP = 40;
+
+type Column = "spine" | "tap" | "lateral" | "merge" | "output" | "head";
+const COLUMNS: readonly Column[] = ["spine", "tap", "lateral", "merge", "output", "head"];
+
+function columnOf(node: DiagramNode): Column {
+  if (node.part === "input" || node.part === "backbone") return "spine";
+  if (node.part === "tap") return "tap";
+  if (node.part === "rpn" || node.part === "roi") return "head";
+  if (node.id.startsWith("lateral")) return "lateral";
+  if (node.id.startsWith("merge")) return "merge";
+  return "output"; // output<i> and pool
+}
+
+const levelIndex = (id: string) => Number(id.match(/\d+$/)?.[0]);
+
+/** Breaks a line after `, `, ` · `, `: `, `…`, a space or a dot, continuing indented. */
+function wrapLine(text: string, max = WRAP): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  while (rest.length > max) {
+    let cut = -1;
+    for (const separator of [", ", " · ", ": ", "…", " ", "."]) {
+      const at = rest.lastIndexOf(separator, max - separator.trimEnd().length);
+      if (at > 2) {
+        cut = at + separator.length;
+        break;
+      }
+    }
+    if (cut < 0) break;
+    lines.push(rest.slice(0, cut).trimEnd());
+    rest = `\u00a0\u00a0${rest.slice(cut)}`; // SVG collapses ordinary spaces at the start of a text
+  }
+  lines.push(rest);
+  return lines;
+}
+
+const wrapText = (lines: readonly TextLine[], max = WRAP): TextLine[] => lines.flatMap((line) => wrapLine(line.text, max).map((text) => ({ text, kind: line.kind })));
+
+/**
+ * Labels that repeat what the picture already says beside them are left off (problems never are):
+ * a tap's shape is in its block, and a pyramid row's shape is on its edge to the heads.
+ */
+function labelShown(edge: DiagramEdge, from: Column, sameRow: boolean): boolean {
+  if (edge.problems.length > 0) return true;
+  if (edge.label === "") return false;
+  const withinRow = sameRow && (from === "tap" || from === "lateral" || from === "merge");
+  return !withinRow && !(edge.to === "roi" && from !== "head");
+}
+
+export function layoutStages(graph: DiagramGraph): DiagramLayout {
+  const column = new Map(graph.nodes.map((n) => [n.id, columnOf(n)]));
+  const text = new Map(graph.nodes.map((n) => [n.id, wrapText(nodeText(n))]));
+  const size = new Map(
+    graph.nodes.map((n) => [n.id, column.get(n.id) === "merge" ? { width: JUNCTION, height: JUNCTION } : textSize(text.get(n.id)!, PADDING)]),
+  );
+
+  // Rows: the spine one after another; each tap on its stage's row, a stage's second tap below it.
+  const row = new Map<string, number>();
+  const spine = graph.nodes.filter((n) => column.get(n.id) === "spine");
+  const taps = graph.nodes.filter((n) => column.get(n.id) === "tap");
+  const producer = new Map(graph.edges.filter((e) => column.get(e.to) === "tap" && column.get(e.from) === "spine").map((e) => [e.to, e.from]));
+  let next = 0;
+  for (const stage of spine) {
+    const own = taps.filter((t) => producer.get(t.id) === stage.id);
+    row.set(stage.id, next);
+    own.forEach((tap, i) => row.set(tap.id, next + i));
+    next += Math.max(1, own.length);
+  }
+  for (const tap of taps) if (!row.has(tap.id)) row.set(tap.id, next++);
+  const lastTapRow = Math.max(0, ...taps.map((t) => row.get(t.id)!));
+  for (const node of graph.nodes) {
+    const c = column.get(node.id)!;
+    if (c === "lateral" || c === "merge" || c === "output") row.set(node.id, node.id === "pool" ? lastTapRow + 1 : row.get(`tap${levelIndex(node.id)}`) ?? 0);
+  }
+  const labels = new Map(
+    graph.edges.flatMap((e) => (labelShown(e, column.get(e.from)!, row.get(e.from) === row.get(e.to)) ? [[e.id, wrapText(edgeText(e), LABEL_WRAP)] as const] : [])),
+  );
+  const labelSize = (id: string) => textSize(labels.get(id)!, 3);
+  const rowCount = Math.max(next, ...[...row.values()].map((r) => r + 1));
+  const rowHeight = Array.from({ length: rowCount }, (_, r) => Math.max(0, ...[...row].filter(([, nodeRow]) => nodeRow === r).map(([id]) => size.get(id)!.height)));
+  const rowTop: number[] = [];
+  rowHeight.reduce((top, height, r) => ((rowTop[r] = top), top + height + ROW_GAP), 0);
+
+  // Columns: as wide as their widest block; a gap as wide as the widest label drawn across it.
+  const present = COLUMNS.filter((c) => graph.nodes.some((n) => column.get(n.id) === c));
+  const columnWidth = new Map(present.map((c) => [c, Math.max(...graph.nodes.filter((n) => column.get(n.id) === c).map((n) => size.get(n.id)!.width))]));
+  const gapAfter = new Map(present.map((c) => [c, COLUMN_GAP]));
+  for (const edge of graph.edges) {
+    const [from, to] = [column.get(edge.from)!, column.get(edge.to)!];
+    if (!labels.has(edge.id) || from === to || (from === "lateral" && to === "merge" && row.get(edge.from) !== row.get(edge.to))) continue;
+    gapAfter.set(from, Math.max(gapAfter.get(from)!, labelSize(edge.id).width + 2 * LABEL_MARGIN));
+  }
+  const columnLeft = new Map<Column, number>();
+  present.reduce((left, c) => (columnLeft.set(c, left), left + columnWidth.get(c)! + gapAfter.get(c)!), 0);
+  const levelsColumn = present.filter((c) => c !== "head").pop()!;
+  const busX = columnLeft.get(levelsColumn)! + columnWidth.get(levelsColumn)! + gapAfter.get(levelsColumn)! - COLUMN_GAP / 2;
+
+  // Blocks: centred in their column and row; the heads stacked from the first level's row down.
+  const boxes = new Map<string, Box>();
+  for (const node of graph.nodes) {
+    const c = column.get(node.id)!;
+    if (c === "head") continue;
+    const { width, height } = size.get(node.id)!;
+    const r = row.get(node.id)!;
+    boxes.set(node.id, { x: columnLeft.get(c)! + (columnWidth.get(c)! - width) / 2, y: rowTop[r]! + (rowHeight[r]! - height) / 2, width, height });
+  }
+  let headTop = rowTop[Math.min(...graph.nodes.filter((n) => column.get(n.id) === "output" || (column.get(n.id) === "tap" && !present.includes("output"))).map((n) => row.get(n.id)!), rowCount - 1)] ?? 0;
+  for (const node of graph.nodes.filter((n) => column.get(n.id) === "head")) {
+    const { width, height } = size.get(node.id)!;
+    boxes.set(node.id, { x: columnLeft.get("head")! + (columnWidth.get("head")! - width) / 2, y: headTop, width, height });
+    headTop += height + ROW_GAP;
+  }
+
+  const edges = graph.edges.map((edge) => route(edge));
+  function route(edge: DiagramEdge): PlacedEdge {
+    const [a, b] = [boxes.get(edge.from)!, boxes.get(edge.to)!];
+    const [from, to] = [column.get(edge.from)!, column.get(edge.to)!];
+    const centreX = (box: Box) => box.x + box.width / 2;
+    const centreY = (box: Box) => box.y + box.height / 2;
+    let points: (readonly [number, number])[];
+    let labelAt: readonly [number, number];
+    if (from === to || (from === "output" && edge.to === "pool")) {
+      // Down the spine or the heads, up the top-down path, down to the extra level: a straight line.
+      const down = b.y > a.y;
+      points = [
+        [centreX(a), down ? a.y + a.height : a.y],
+        [centreX(b), down ? b.y : b.y + b.height],
+      ];
+      labelAt = [centreX(a), (points[0]![1] + points[1]![1]) / 2];
+    } else if (to === "head") {
+      // Every level into one bus, the bus into the head.
+      const port = b.y + Math.min(b.height / 2, LINE_HEIGHT + PADDING);
+      points = [[a.x + a.width, centreY(a)], [busX, centreY(a)], [busX, port], [b.x, port]];
+      labelAt = [columnLeft.get(from)! + columnWidth.get(from)! + (busX - columnLeft.get(from)! - columnWidth.get(from)!) / 2, centreY(a)];
+    } else if (row.get(edge.from)! > row.get(edge.to)!) {
+      // The coarsest lateral up into the first top-down add, through the gap between their rows.
+      const between = rowTop[row.get(edge.from)!]! - ROW_GAP / 2;
+      points = [[centreX(a), a.y], [centreX(a), between], [centreX(b), between], [centreX(b), b.y + b.height]];
+      labelAt = [(centreX(a) + centreX(b)) / 2, between];
+    } else if (row.get(edge.from)! < row.get(edge.to)!) {
+      // A stage's second tap: out of the stage's lower right, down beside it.
+      const turn = a.x + a.width + (columnLeft.get(to)! - a.x - a.width) / 2;
+      const start = a.y + a.height - PADDING;
+      points = [[a.x + a.width, start], [turn, start], [turn, centreY(b)], [b.x, centreY(b)]];
+      labelAt = [turn, (start + centreY(b)) / 2];
+    } else {
+      points = [[a.x + a.width, centreY(a)], [b.x, centreY(b)]];
+      labelAt = [columnLeft.get(from)! + columnWidth.get(from)! + gapAfter.get(from)! / 2, centreY(a)];
+    }
+    const label = labels.get(edge.id);
+    if (!label) return { edge, points };
+    const { width, height } = labelSize(edge.id);
+    return { edge, points, label: { x: labelAt[0] - width / 2, y: labelAt[1] - height / 2, width, height, text: label } };
+  }
+
+  const nodes: PlacedNode[] = graph.nodes.map((node) => ({
+    node,
+    ...boxes.get(node.id)!,
+    text: text.get(node.id)!,
+    ...(column.get(node.id) === "merge" && { shape: "junction" as const }),
+  }));
+  const extent = [...nodes, ...edges.flatMap((e) => (e.label ? [e.label] : []))];
+  const left = Math.min(0, ...extent.map((b) => b.x));
+  const shift = (x: number) => x - left;
+  return {
+    graph,
+    width: Math.max(...extent.map((b) => b.x + b.width)) - left,
+    height: Math.max(...extent.map((b) => b.y + b.height)),
+    nodes: nodes.map((n) => ({ ...n, x: shift(n.x) })),
+    edges: edges.map((e) => ({
+      ...e,
+      points: e.points.map(([x, y]) => [shift(x), y] as const),
+      ...(e.label && { label: { ...e.label, x: shift(e.label.x) } }),
+    })),
+  };
+}
+
