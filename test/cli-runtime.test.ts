@@ -100,7 +100,7 @@ describe("detc run → predict → eval", () => {
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toMatchObject({ steps: 2, resumedFrom: 0 });
     const again = detc("run", spec, "--out", out, "--max-steps", "3");
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2);
     expect(again.stderr).toContain("pass --resume");
     const resumed = detc("run", spec, "--out", out, "--max-steps", "3", "--resume", "--json");
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -1,8 +1,10 @@
 /** The CLI's edges: reading inputs and failing with a message instead of a stack trace. */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { UsageError } from "../util/usage-error.js";
 
-/** A problem with how detc was invoked or with its inputs (exit code 2). */
-export class UsageError extends Error {}
+export { UsageError };
+
+const READ_PROBLEMS: Readonly<Record<string, string>> = { ENOENT: "no such file", EISDIR: "it is a directory", EACCES: "permission denied" };
 
 /** `-` as a file is standard input, as editors' format-on-save and shell pipelines pass it. */
 export const STDIN = "-";
@@ -14,10 +16,28 @@ export function readText(path: string): string {
   try {
     return readFileSync(path === STDIN ? 0 : path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String(error);
-    throw new UsageError(`cannot read ${sourceName(path)}: ${reason}`);
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new UsageError(`cannot read ${sourceName(path)}: ${READ_PROBLEMS[code] ?? String(error)}`);
   }
+}
+
+/** Checks, before any work starts, that a path given on the command line names a file. */
+export function requireFile(path: string, what: string): void {
+  let stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new UsageError(`cannot read ${what} ${path}: ${READ_PROBLEMS[code] ?? String(error)}`);
+  }
+  if (!stats.isFile()) throw new UsageError(`cannot read ${what} ${path}: it is ${stats.isDirectory() ? "a directory" : "not a regular file"}`);
+}
+
+/** A number option's value, or a usage error saying what the option takes (`expected`). */
+export function numberOption(text: string, option: string, expected: string, valid: (value: number) => boolean): number {
+  const value = text.trim() === "" ? NaN : Number(text);
+  if (!Number.isFinite(value) || !valid(value)) throw new UsageError(`${option} takes ${expected}, not "${text}"`);
+  return value;
 }
 
 export function writeJson(value: unknown): void {

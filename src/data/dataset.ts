@@ -62,6 +62,27 @@ export interface DetectionDataset {
   readonly warnings: readonly DatasetWarning[];
 }
 
+/**
+ * Warnings grouped per file and consequence ("box skipped", "image skipped"), with counts and the
+ * first few records: a dataset with thousands of bad boxes gets a few lines, not thousands.
+ */
+export function summarizeWarnings(warnings: readonly DatasetWarning[], examples = 3): string[] {
+  const groups = new Map<string, DatasetWarning[]>();
+  for (const warning of warnings) {
+    const consequence = warning.message.split("; ").at(-1)!; // "box skipped"
+    const key = `${warning.file}\0${consequence}`;
+    groups.set(key, [...(groups.get(key) ?? []), warning]);
+  }
+  return [...groups].map(([key, group]) => {
+    const [file, consequence] = key.split("\0") as [string, string];
+    const [noun, ...rest] = consequence.split(" ");
+    const counted = group.length === 1 ? consequence : [`${noun}${noun!.endsWith("x") ? "es" : "s"}`, ...rest].join(" ");
+    const shown = group.slice(0, examples).map((w) => `  ${w.record}: ${w.message.split("; ").slice(0, -1).join("; ") || w.message}`);
+    const more = group.length > examples ? [`  … and ${group.length - examples} more`] : [];
+    return [`${file}: ${group.length} ${counted}`, ...shown, ...more].join("\n");
+  });
+}
+
 /** Data that cannot be used as given, with the file and the record at fault. */
 export class DatasetError extends InputError {
   override readonly name = "DatasetError";

@@ -184,7 +184,12 @@ export function syntheticDataset(split: "train" | "val", options: SyntheticOptio
       iscrowd: boxes.map(() => false),
       difficult: boxes.map(() => false),
       areas: boxes.map(boxArea),
-      loadImage: async () => renderLayout(layout),
+      loadImage: async () => {
+        // Rendering is synchronous work: yield first, as a file read would, so that Ctrl-C and
+        // timers get their turn between images (awaiting alone never leaves the microtask queue).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return renderLayout(layout);
+      },
     };
   });
   return { kind: "synthetic", split, classNames: SYNTHETIC_CLASS_NAMES, samples, warnings: [] };

@@ -213,7 +213,8 @@ export class RoIHeads {
         const labels = tf.tile(tf.range(1, numClasses, 1, "int32"), [count]) as tf.Tensor1D;
         const largeEnough = isLargeEnough(foregroundBoxes, MIN_DETECTION_SIZE);
         const kept = tf.logicalAnd(tf.greater(foregroundScores, this.settings.scoreThresh), largeEnough);
-        const ranked = tf.where(kept, foregroundScores, DISCARDED_SCORE) as tf.Tensor1D;
+        // A filled tensor, not a scalar: tfjs broadcasts a scalar to shape [1], not [0], for an image without proposals.
+        const ranked = tf.where(kept, foregroundScores, tf.fill(foregroundScores.shape, DISCARDED_SCORE)) as tf.Tensor1D;
         const keep = batchedNms(foregroundBoxes, ranked, labels, this.settings.nmsThresh, this.settings.detectionsPerImg, DISCARDED_SCORE);
         return {
           boxes: tf.gather(foregroundBoxes, keep),

@@ -1,11 +1,12 @@
 /**
- * Checkpoints that survive a kill: the model's variables, the optimizer's momentum buffers and
- * the step, in one safetensors file written to a temporary name, fsynced, then renamed over the
- * old one, so a reader only ever sees a complete file. Variables keep their torchvision
- * state-dict names; tensors are stored in TensorFlow.js layouts (conv HWIO, linear [in, out]).
+ * Checkpoints that survive a kill or a full disk: the model's variables, the optimizer's momentum
+ * buffers, the step and the samplers' random state, in one safetensors file written atomically
+ * (`writeFileAtomically`), so a reader only ever sees a complete file. Variables keep their
+ * torchvision state-dict names; tensors are stored in TensorFlow.js layouts (conv HWIO, linear [in, out]).
  */
 import { InputError } from "../util/input-error.js";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { writeFileAtomically } from "../util/durable-file.js";
+import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedTensor } from "../weights/safetensors.js";
 
@@ -17,6 +18,8 @@ export interface CheckpointState {
   /** The spec's detector name and a hash of its checked form: a checkpoint fits one model. */
   readonly detector: string;
   readonly specHash: string;
+  /** The samplers' random state before the next step, so a resumed run draws what an uninterrupted one would. */
+  readonly samplerState: number;
 }
 
 export class CheckpointError extends InputError {}
@@ -49,15 +52,7 @@ export async function saveCheckpoint(
 ): Promise<void> {
   const tensors = new Map([...(await named(variables)), ...(await named(momentum, MOMENTUM_PREFIX))]);
   const bytes = encodeSafetensors(tensors, { format: "detc-checkpoint", layout: CHECKPOINT_LAYOUT, state: JSON.stringify(state) });
-  const temporary = `${path}.tmp-${process.pid}`;
-  const fd = openSync(temporary, "w");
-  try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, path);
+  writeFileAtomically(path, bytes);
 }
 
 export interface LoadedCheckpoint {

@@ -2,7 +2,7 @@
 import { resolve } from "node:path";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import { loadCocoDataset } from "../data/coco.js";
-import type { DetectionDataset } from "../data/dataset.js";
+import { type DetectionDataset, trainingSubset } from "../data/dataset.js";
 import { syntheticDataset } from "../data/synthetic.js";
 import { loadVocDataset } from "../data/voc.js";
 import { InputError } from "../util/input-error.js";
@@ -35,6 +35,30 @@ function checkClasses(spec: DetectorSpec, datasets: SpecDatasets): SpecDatasets 
       throw new ClassMismatchError(`${where} has classes ${names.join(", ")}, in this order, but the spec lists ${written.join(", ")}`);
   }
   return datasets;
+}
+
+/** Training would be impossible (no images, no boxes, only crowd regions); the message has the counts. */
+export class UnusableDatasetError extends InputError {}
+
+/**
+ * Checks up front that the data can be trained and evaluated on, and says what was read:
+ * `coco train: 118287 images (117266 with boxes), 860001 boxes (9 crowd) · val: …`.
+ */
+export function checkTrainingData(datasets: SpecDatasets): string {
+  const describe = (dataset: DetectionDataset, role: "train" | "val") => {
+    const boxes = dataset.samples.reduce((n, s) => n + s.boxes.length, 0);
+    const crowd = dataset.samples.reduce((n, s) => n + s.iscrowd.filter(Boolean).length, 0);
+    const trainable = trainingSubset(dataset).samples.length;
+    const where = `the ${dataset.kind} ${dataset.split} split${role === "val" && datasets.val !== datasets.train ? " (validation)" : ""}`;
+    const skipped = dataset.warnings.length > 0 ? ` (${dataset.warnings.length} records were skipped, see the warnings above)` : "";
+    if (dataset.samples.length === 0) throw new UnusableDatasetError(`${where} has no images${skipped}`);
+    if (role === "train" && boxes === 0) throw new UnusableDatasetError(`${where} has ${dataset.samples.length} images but no boxes to train on${skipped}`);
+    if (role === "train" && trainable === 0)
+      throw new UnusableDatasetError(`all ${boxes} boxes of ${where} are crowd regions (iscrowd 1), which training leaves out, as torchvision's reference does`);
+    return `${role} ${dataset.samples.length} images${role === "train" ? ` (${trainable} with boxes)` : ""}, ${boxes} boxes${crowd ? ` (${crowd} crowd)` : ""}`;
+  };
+  const parts = [describe(datasets.train, "train"), ...(datasets.val === datasets.train ? [] : [describe(datasets.val, "val")])];
+  return `${datasets.train.kind} data: ${parts.join(" · ")}${datasets.val === datasets.train ? " (validated on the training split)" : ""}`;
 }
 
 export async function loadSpecDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDatasets> {

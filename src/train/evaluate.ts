@@ -1,4 +1,4 @@
-/** Runs a model over a dataset and scores it with COCO's metrics (and VOC AP@0.5). */
+/** Runs a model over a dataset and scores it with COCO's metrics (and VOC AP@0.5); an aborted `signal` stops it between batches. */
 import type { DetectionDataset } from "../data/dataset.js";
 import { toCocoGroundTruth } from "../data/dataset.js";
 import type { FasterRCNN, Detection } from "../detection/faster-rcnn.js";
@@ -25,10 +25,12 @@ export async function evaluateModel(
   dataset: DetectionDataset,
   batchSize: number,
   onProgress: (done: number, total: number) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<EvaluationResult> {
   const detections: CocoDetection[] = [];
   const samples = dataset.samples;
   for (let start = 0; start < samples.length; start += batchSize) {
+    signal?.throwIfAborted();
     const batch = samples.slice(start, start + batchSize);
     const images = await Promise.all(batch.map((s) => s.loadImage()));
     const predictions = await model.predict(images);

@@ -1,35 +1,37 @@
 /**
  * Training as torchvision's detection reference does it: SGD with momentum and weight decay,
  * linear warm-up then multi-step decay, the four Faster R-CNN losses summed, evaluation on the
- * validation split after every epoch, and checkpoints that a kill cannot corrupt. The trainer
- * reports through callbacks; printing is the CLI's business.
+ * validation split after every epoch, and checkpoints that neither a kill nor a full disk can
+ * corrupt. The trainer reports through callbacks; printing is the CLI's business.
+ *
+ * A checkpoint is only ever written of weights known to be good: one that falls due after step N
+ * is written during step N + 1, once that step's loss has come out finite and before its update is
+ * applied. A diverging run therefore stops with its last checkpoint one that resumes cleanly.
  */
 import { InputError } from "../util/input-error.js";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import { trainingSubset } from "../data/dataset.js";
 import { batches, loadExamples, stepsPerEpoch } from "../data/loader.js";
 import type { ExampleOptions } from "../data/transforms.js";
 import { buildFasterRCNN, type FasterRCNN } from "../detection/faster-rcnn.js";
+import { seededRandom } from "../detection/random.js";
 import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { CheckpointError, readCheckpoint, restoreVariables, saveCheckpoint } from "./checkpoint.js";
 import type { SpecDatasets } from "./datasets.js";
 import { evaluateModel, type EvaluationResult } from "./evaluate.js";
 import { MetricsLog } from "./metrics-log.js";
 import { SGD } from "./optimizer.js";
+import type { RunFolder } from "./run-folder.js";
 import { learningRate } from "./schedule.js";
 
-export const CHECKPOINT_FILE = "checkpoint.safetensors";
-export const METRICS_FILE = "metrics.jsonl";
-
 export interface TrainOptions {
-  readonly outDir: string;
+  /** The opened (locked) output folder; with `resume`, the run continues from its checkpoint. */
+  readonly folder: RunFolder;
   /** Stop after this many steps in all (a cap on `epochs`). */
   readonly maxSteps?: number;
-  readonly resume: boolean;
   /** The spec's folder, which its `backbone … weights "FILE"` is relative to. */
   readonly specDir?: string;
   /** A torchvision Faster R-CNN state dict to start from (`--init`), over the backbone's weights. */
@@ -38,8 +40,11 @@ export interface TrainOptions {
   readonly allowPartial?: boolean;
   /** How the starting weights fit, one line block per file (`formatWeightsReport`). */
   readonly onWeightsLoaded?: (report: WeightsReport) => void;
-  /** Asked after every step; true saves a checkpoint and ends the run early (Ctrl-C). */
-  readonly shouldStop?: () => boolean;
+  /**
+   * Aborted (Ctrl-C, SIGTERM): the step or evaluation under way is abandoned, the last completed
+   * step is checkpointed, and `train` returns with `stopped`.
+   */
+  readonly signal?: AbortSignal;
   readonly onStep?: (progress: StepProgress) => void;
   readonly onEvaluation?: (progress: { done: number; total: number; epoch: number }) => void;
   readonly onEvaluated?: (result: EvaluationResult & { epoch: number; step: number }) => void;
@@ -59,12 +64,14 @@ export interface TrainResult {
   readonly steps: number;
   readonly resumedFrom: number;
   readonly checkpoint: string;
-  /** Ended early by `shouldStop`. */
+  /** The step the checkpoint on disk holds, if one was written. */
+  readonly checkpointStep?: number;
+  /** Ended early by `signal`. */
   readonly stopped: boolean;
   readonly evaluation?: EvaluationResult;
 }
 
-/** Training stopped on purpose with the last good checkpoint kept (a NaN loss, a bad resume). */
+/** Training could not go on (a non-finite loss, bad data met at a step, a failed write); the last good checkpoint is kept. */
 export class TrainingError extends InputError {}
 
 export function specHash(spec: DetectorSpec): string {
@@ -81,6 +88,7 @@ function exampleOptions(spec: DetectorSpec, training: boolean): ExampleOptions {
 }
 
 export async function train(spec: DetectorSpec, datasets: SpecDatasets, options: TrainOptions): Promise<TrainResult> {
+  const { folder, signal } = options;
   const settings = spec.settings.train;
   const batchSize = settings.batch_size as number;
   const epochs = settings.epochs as number;
@@ -88,47 +96,54 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
   const trainSet = trainingSubset(datasets.train);
   const perEpoch = stepsPerEpoch(trainSet.samples.length, batchSize);
   const totalSteps = Math.min(epochs * perEpoch, options.maxSteps ?? Infinity);
-  const checkpointPath = join(options.outDir, CHECKPOINT_FILE);
-  const log = new MetricsLog(join(options.outDir, METRICS_FILE));
+  const log = new MetricsLog(folder.metrics);
   const hash = specHash(spec);
+  const resuming = folder.resume && existsSync(folder.checkpoint);
 
-  mkdirSync(options.outDir, { recursive: true });
-  if (!options.resume && existsSync(checkpointPath))
-    throw new TrainingError(`${checkpointPath} exists; pass --resume to continue that run, or choose another --out`);
-
-  const model = buildFasterRCNN(spec, { seed });
+  const samplerRandom = seededRandom(seed);
+  const model = buildFasterRCNN(spec, { seed, random: samplerRandom });
   const sgd = new SGD(settings.momentum as number, settings.weight_decay as number);
+  let step = 0;
+  let savedStep: number | undefined;
+  let activity = "starting";
+  const lastCheckpoint = () =>
+    savedStep === undefined ? "no checkpoint was written yet" : `the last checkpoint, ${folder.checkpoint}, holds step ${savedStep}`;
   try {
     // A resumed run's checkpoint holds every variable, so starting weights would be overwritten.
-    if (!(options.resume && existsSync(checkpointPath)))
+    if (!resuming)
       for (const report of initialiseWeights(model, { specDir: options.specDir ?? ".", init: options.init, allowPartial: options.allowPartial })) options.onWeightsLoaded?.(report);
     const variables = model.variables();
     const trainable = model.trainableVariables();
     const byTfName = new Map(trainable.map((v) => [v.name, v]));
     const keyOfTfName = new Map([...variables].map(([key, v]) => [v.name, key]));
 
-    let startStep = 0;
-    if (options.resume && existsSync(checkpointPath)) {
-      const saved = readCheckpoint(checkpointPath);
+    if (resuming) {
+      const saved = readCheckpoint(folder.checkpoint);
       if (saved.state.specHash !== hash)
-        throw new CheckpointError(`${checkpointPath} was written for a different model (detector \`${saved.state.detector}\`); start a new --out`);
-      restoreVariables(checkpointPath, variables, saved.variables);
+        throw new CheckpointError(`${folder.checkpoint} was written for a different model (detector \`${saved.state.detector}\`); start a new --out`);
+      restoreVariables(folder.checkpoint, variables, saved.variables);
       for (const variable of trainable) {
         const buffer = saved.momentum.get(keyOfTfName.get(variable.name)!);
         if (buffer) sgd.buffers.set(variable.name, tf.variable(tf.tensor(buffer.data as Float32Array, buffer.shape as number[]), false));
       }
-      startStep = saved.state.step;
-      log.truncateAfter(startStep);
+      step = savedStep = saved.state.step;
+      if (saved.state.samplerState !== undefined) samplerRandom.state = saved.state.samplerState;
     }
+    if (folder.resume) log.truncateAfter(step);
+    const startStep = step;
 
     const momentumByKey = () => new Map([...sgd.buffers].map(([tfName, v]) => [keyOfTfName.get(tfName)!, v]));
-    const checkpoint = (step: number) =>
-      saveCheckpoint(checkpointPath, variables, momentumByKey(), {
+    const checkpoint = async (samplerState: number) => {
+      log.sync();
+      await saveCheckpoint(folder.checkpoint, variables, momentumByKey(), {
         step,
         epoch: Math.floor(step / perEpoch),
         detector: spec.name,
         specHash: hash,
+        samplerState,
       });
+      savedStep = step;
+    };
     const schedule = {
       lr: settings.lr as number,
       warmupSteps: Math.min(settings.warmup_steps as number, perEpoch - 1),
@@ -137,48 +152,96 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
       lrGamma: settings.lr_gamma as number,
       stepsPerEpoch: perEpoch,
     };
-    const checkpointEvery = settings.checkpoint_every as number;
-    let evaluation: EvaluationResult | undefined;
-    const evaluate = async (step: number, epoch: number) => {
-      evaluation = await evaluateModel(model, datasets.val, batchSize, (done, total) => options.onEvaluation?.({ done, total, epoch }));
-      log.append({ type: "eval", step, epoch, ...evaluation });
-      options.onEvaluated?.({ ...evaluation, epoch, step });
+    const diverged = (what: string, atStep: number, lr: number) =>
+      new TrainingError(
+        `${what} at step ${atStep} (lr ${lr.toPrecision(3)}); stopped before applying it, and ${lastCheckpoint()}; ` +
+          "a lower `train lr` or more `warmup_steps` usually helps",
+      );
+    // At the end of a run there is no next step to prove the weights good; finite is the least they must be.
+    const finalCheckpoint = async () => {
+      if (step === (savedStep ?? 0)) return;
+      if (!allFinite(variables)) throw diverged("the weights became NaN or infinite", step, learningRate(schedule, step - 1));
+      await checkpoint(samplerRandom.state);
     };
 
-    let step = startStep;
-    if (step < totalSteps) {
-      for (const batch of batches(trainSet, { batchSize, seed, startStep, epochs })) {
-        if (batch.step >= totalSteps) break;
-        const started = performance.now();
-        const examples = await loadExamples(batch, exampleOptions(spec, true));
-        const lr = learningRate(schedule, batch.step);
-        const losses = trainStep(model, sgd, byTfName, examples, lr);
-        const loss = Object.values(losses).reduce((a, b) => a + b, 0);
-        if (!Number.isFinite(loss)) {
-          throw new TrainingError(
-            `the loss became ${loss} at step ${batch.step + 1} (lr ${lr.toPrecision(3)}); stopped. ` +
-              `${existsSync(checkpointPath) ? `The last good checkpoint is ${checkpointPath}` : "No checkpoint was written yet"}; ` +
-              "a lower `train lr` or more `warmup_steps` usually helps",
-          );
-        }
-        step = batch.step + 1;
-        const seconds = (performance.now() - started) / 1000;
-        log.append({ type: "step", step, epoch: batch.epoch, lr, loss, losses, seconds });
-        options.onStep?.({ step, totalSteps, epoch: batch.epoch, lr, loss, losses, imagesPerSecond: examples.length / seconds });
-        const endOfEpoch = step % perEpoch === 0;
-        if (step % checkpointEvery === 0 || endOfEpoch || step === totalSteps) await checkpoint(step);
-        if (endOfEpoch || step === totalSteps) await evaluate(step, Math.floor((step - 1) / perEpoch));
-        if (options.shouldStop?.()) {
-          if (step % checkpointEvery !== 0 && !endOfEpoch) await checkpoint(step);
-          return { steps: step, resumedFrom: startStep, checkpoint: checkpointPath, stopped: true, evaluation };
-        }
+    const checkpointEvery = settings.checkpoint_every as number;
+    const evaluationDue = (at: number) => at % perEpoch === 0 || at === totalSteps;
+    let evaluation: EvaluationResult | undefined;
+    /** False when stopped by `signal` before it finished. */
+    const evaluate = async (at: number): Promise<boolean> => {
+      activity = `the evaluation after step ${at}`;
+      const epoch = Math.floor((at - 1) / perEpoch);
+      let result: EvaluationResult;
+      try {
+        result = await evaluateModel(model, datasets.val, batchSize, (done, total) => options.onEvaluation?.({ done, total, epoch }), signal);
+      } catch (error) {
+        if (signal?.aborted) return false;
+        throw error;
       }
+      evaluation = result;
+      log.append({ type: "eval", step: at, epoch, ...result });
+      options.onEvaluated?.({ ...result, epoch, step: at });
+      return true;
+    };
+    const result = (stopped: boolean): TrainResult => ({ steps: step, resumedFrom: startStep, checkpoint: folder.checkpoint, checkpointStep: savedStep, stopped, evaluation });
+
+    // An evaluation that a kill or Ctrl-C cut short runs again.
+    const evaluated = log.read().some((r) => r.type === "eval" && r.step === step);
+    if (step > 0 && evaluationDue(step) && !evaluated && !(await evaluate(step))) return result(true);
+
+    let checkpointDue = false;
+    for (const batch of batches(trainSet, { batchSize, seed, startStep, epochs })) {
+      if (batch.step >= totalSteps || signal?.aborted) break;
+      activity = `step ${batch.step + 1}`;
+      const examples = await loadExamples(batch, exampleOptions(spec, true));
+      if (signal?.aborted) break;
+      const started = performance.now();
+      const lr = learningRate(schedule, batch.step);
+      const samplerState = samplerRandom.state;
+      let computed;
+      try {
+        computed = computeGradients(model, byTfName, examples);
+      } catch (error) {
+        // Non-finite weights can break an op (empty proposals after NaN boxes) before any loss exists.
+        if (!allFinite(variables)) throw diverged("the weights became NaN or infinite", batch.step + 1, lr);
+        throw error;
+      }
+      const { losses, gradients } = computed;
+      const loss = Object.values(losses).reduce((a, b) => a + b, 0);
+      if (!Number.isFinite(loss)) {
+        tf.dispose(Object.values(gradients));
+        throw diverged(`the loss became ${loss}`, batch.step + 1, lr);
+      }
+      // The weights of `step` have just given a finite loss: a checkpoint due for them is safe to write.
+      if (checkpointDue) await checkpoint(samplerState);
+      sgd.step(byTfName, gradients, lr);
+      step = batch.step + 1;
+      const seconds = (performance.now() - started) / 1000;
+      log.append({ type: "step", step, epoch: batch.epoch, lr, loss, losses, seconds });
+      options.onStep?.({ step, totalSteps, epoch: batch.epoch, lr, loss, losses, imagesPerSecond: examples.length / seconds });
+      checkpointDue = step % checkpointEvery === 0 || step % perEpoch === 0;
+      if (step === totalSteps) await finalCheckpoint();
+      if (evaluationDue(step) && !(await evaluate(step))) break;
     }
-    return { steps: step, resumedFrom: startStep, checkpoint: checkpointPath, stopped: false, evaluation };
+    if (signal?.aborted) {
+      activity = `the checkpoint of step ${step}`;
+      await finalCheckpoint();
+      return result(true);
+    }
+    return result(false);
+  } catch (error) {
+    if (error instanceof InputError && !(error instanceof TrainingError) && activity !== "starting")
+      throw new TrainingError(`${activity}: ${error.message}; ${lastCheckpoint()}`, { cause: error });
+    throw error;
   } finally {
     sgd.dispose();
     model.dispose();
   }
+}
+
+function allFinite(variables: ReadonlyMap<string, tf.Variable>): boolean {
+  const floats = [...variables.values()].filter((v) => v.dtype === "float32");
+  return tf.tidy(() => tf.stack(floats.map((v) => tf.all(tf.isFinite(v)))).all().dataSync()[0] === 1);
 }
 
 /** One SGD step; returns the four losses as numbers (the only host read-back of the step). */
@@ -189,6 +252,18 @@ export function trainStep(
   examples: Awaited<ReturnType<typeof loadExamples>>,
   lr: number,
 ): Record<string, number> {
+  const { losses, gradients } = computeGradients(model, trainable, examples);
+  if (Object.values(losses).every(Number.isFinite)) sgd.step(trainable, gradients, lr);
+  else tf.dispose(Object.values(gradients));
+  return losses;
+}
+
+/** The four losses (as numbers) and the gradients of their sum; nothing is updated yet. */
+export function computeGradients(
+  model: FasterRCNN,
+  trainable: ReadonlyMap<string, tf.Variable>,
+  examples: Awaited<ReturnType<typeof loadExamples>>,
+): { losses: Record<string, number>; gradients: tf.NamedTensorMap } {
   const parts = new Map<string, tf.Scalar>();
   const { value, grads } = tf.variableGrads(() => {
     const losses = model.computeLosses(
@@ -199,9 +274,7 @@ export function trainStep(
     return tf.addN([...parts.values()]) as tf.Scalar;
   }, [...trainable.values()]);
   value.dispose();
-  const numbers = Object.fromEntries([...parts].map(([name, loss]) => [name, loss.dataSync()[0]!]));
+  const losses = Object.fromEntries([...parts].map(([name, loss]) => [name, loss.dataSync()[0]!]));
   tf.dispose([...parts.values()]);
-  if (Object.values(numbers).every(Number.isFinite)) sgd.step(trainable, grads, lr);
-  else tf.dispose(Object.values(grads));
-  return numbers;
+  return { losses, gradients: grads };
 }

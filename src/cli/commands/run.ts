@@ -1,9 +1,11 @@
 /** `detc run FILE`: build the detector, train it on the spec's dataset, evaluate, checkpoint. */
+import { existsSync } from "node:fs";
+import { constants } from "node:os";
 import { join } from "node:path";
-import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
-import { UsageError, writeJson } from "../io.js";
+import { numberOption, requireFile, UsageError, writeJson } from "../io.js";
+import { formatDuration, ProgressLine, progressBar } from "../progress.js";
 import { loadSpec } from "../spec.js";
 import { writeCurves } from "./plot.js";
 import { colors } from "../style.js";
@@ -13,6 +15,7 @@ interface RunOptions {
   out?: string;
   maxSteps?: string;
   resume?: boolean;
+  overwrite?: boolean;
   init?: string;
   allowPartial?: boolean;
   json?: boolean;
@@ -20,11 +23,8 @@ interface RunOptions {
   detector?: string;
 }
 
-const positiveInteger = (text: string, option: string) => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${option} takes a positive whole number, not "${text}"`);
-  return n;
-};
+/** What a shell reports for a process ended by `signal`: 130 for SIGINT, 143 for SIGTERM. */
+const signalExitCode = (signal: NodeJS.Signals) => 128 + constants.signals[signal];
 
 export function registerRun(program: Command): void {
   program
@@ -35,13 +35,16 @@ export function registerRun(program: Command): void {
         "multi-step decay) on the spec's dataset (the built-in synthetic set when it names none), " +
         "evaluating COCO mAP on the validation split after every epoch. Writes to --out: " +
         "checkpoint.safetensors (atomically, every `train checkpoint_every` steps and at each epoch's " +
-        "end), metrics.jsonl (one line per step and per evaluation) and curves.svg (`detc plot`). Ctrl-C saves a checkpoint and stops; " +
-        "--resume continues from the last checkpoint.",
+        "end), metrics.jsonl (one line per step and per evaluation) and curves.svg (`detc plot`). " +
+        "Ctrl-C (or SIGTERM) saves a checkpoint of the last completed step and stops (exit 130, 143); " +
+        "a second Ctrl-C quits at once, leaving the last checkpoint as it was. --resume continues exactly " +
+        "from the last checkpoint. One run at a time uses a folder (a lock file holds it).",
     )
     .argument("<file>", "a .det spec")
     .option("--out <dir>", "output folder (default: runs/<detector>)")
     .option("--max-steps <n>", "stop after this many steps in all")
-    .option("--resume", "continue from the checkpoint in --out")
+    .option("--resume", "continue the run in --out from its checkpoint")
+    .option("--overwrite", "start over in an --out that holds an earlier run (deletes its checkpoint and metrics)")
     .option("--init <file>", "start from a torchvision Faster R-CNN state dict (.pth or .safetensors)")
     .option(...ALLOW_PARTIAL_OPTION)
     .option("--detector <name>", "which detector of the file (when it has several)")
@@ -53,77 +56,102 @@ export function registerRun(program: Command): void {
     )
     .action(async (file: string, options: RunOptions) => {
       const { spec, dir } = loadSpec(file, options.detector);
-      const maxSteps = options.maxSteps === undefined ? undefined : positiveInteger(options.maxSteps, "--max-steps");
-      const outDir = options.out ?? join("runs", spec.name);
-      await startEngine(options.backend, false);
-      const { loadSpecDatasets } = await import("../../train/datasets.js");
-      const { train } = await import("../../train/trainer.js");
-      const { formatWeightsReport } = await import("../../weights/load-weights.js");
-      const datasets = await loadSpecDatasets(spec, dir);
-      for (const warning of [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)])
-        process.stderr.write(`warning: ${warning.file}: ${warning.record}: ${warning.message}\n`);
+      const maxSteps =
+        options.maxSteps === undefined
+          ? undefined
+          : numberOption(options.maxSteps, "--max-steps", "a positive whole number", (n) => Number.isInteger(n) && n >= 1);
+      if (options.resume && options.overwrite) throw new UsageError("--resume and --overwrite exclude each other");
+      if (options.init !== undefined) requireFile(options.init, "--init");
+      const { openRunFolder } = await import("../../train/run-folder.js");
+      const folder = openRunFolder(options.out ?? join("runs", spec.name), options.resume ? "resume" : options.overwrite ? "overwrite" : "fresh");
 
-      const c = colors(process.stderr);
-      const interactive = process.stderr.isTTY === true;
-      const bar = new SingleBar({
-        format: `train {bar} {value}/{total} · epoch {epoch} · loss {loss} (obj {obj} rpn {rpn} cls {cls} box {box}) · lr {lr} · {speed} img/s · eta {eta_formatted}`,
-        barsize: 24,
-        hideCursor: true,
-        noTTYOutput: !interactive,
-        notTTYSchedule: 10_000,
-        stream: process.stderr,
-      });
-      let stopRequested = false;
-      const stop = () => {
-        if (stopRequested) process.exit(130);
-        stopRequested = true;
-        process.stderr.write("\nstopping after this step (Ctrl-C again to quit without saving)…\n");
+      const progress = new ProgressLine(process.stderr);
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) process.exit(signalExitCode(signal));
+        stop.abort(signal);
+        progress.end();
+        process.stderr.write(`${signal}: stopping after this step with a checkpoint (Ctrl-C again quits at once, leaving the last checkpoint as it was)…\n`);
       };
-      process.on("SIGINT", stop);
-      let started = false;
-      const result = await train(spec, datasets, {
-        outDir,
-        maxSteps,
-        resume: options.resume === true,
-        specDir: dir,
-        init: options.init,
-        allowPartial: options.allowPartial,
-        onWeightsLoaded: (report) => process.stderr.write(formatWeightsReport(report) + "\n"),
-        shouldStop: () => stopRequested,
-        onStep: (p) => {
-          const fields = {
-            epoch: p.epoch + 1,
-            loss: p.loss.toFixed(3),
-            obj: p.losses.loss_objectness!.toFixed(3),
-            rpn: p.losses.loss_rpn_box_reg!.toFixed(3),
-            cls: p.losses.loss_classifier!.toFixed(3),
-            box: p.losses.loss_box_reg!.toFixed(3),
-            lr: p.lr.toPrecision(2),
-            speed: p.imagesPerSecond.toFixed(1),
-          };
-          if (!started) {
-            bar.start(p.totalSteps, p.step - 1, fields);
-            started = true;
-          }
-          bar.update(p.step, fields);
-        },
-        onEvaluated: (e) => {
-          bar.stop();
-          started = false;
-          process.stderr.write(
-            `${c.bold(`epoch ${e.epoch + 1}`)} · step ${e.step} · AP ${e.AP.toFixed(3)} · AP50 ${c.bold(e.AP50.toFixed(3))} · AP75 ${e.AP75.toFixed(3)} · VOC AP50 ${e.VOC_AP50.toFixed(3)}\n`,
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      try {
+        for (const note of folder.notes) process.stderr.write(`note: ${note}\n`);
+        await startEngine(options.backend, false);
+        const { checkTrainingData, loadSpecDatasets } = await import("../../train/datasets.js");
+        const { summarizeWarnings } = await import("../../data/dataset.js");
+        const { train } = await import("../../train/trainer.js");
+        const { formatWeightsReport } = await import("../../weights/load-weights.js");
+        const datasets = await loadSpecDatasets(spec, dir);
+        const warnings = [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)];
+        for (const warning of summarizeWarnings(warnings)) process.stderr.write(`warning: ${warning}\n`);
+        process.stderr.write(checkTrainingData(datasets) + "\n");
+
+        const c = colors(process.stderr);
+        const started = performance.now();
+        let firstStep: number | undefined;
+        const result = await train(spec, datasets, {
+          folder,
+          maxSteps,
+          specDir: dir,
+          init: options.init,
+          allowPartial: options.allowPartial,
+          signal: stop.signal,
+          onWeightsLoaded: (report) => process.stderr.write(formatWeightsReport(report) + "\n"),
+          onStep: (p) => {
+            firstStep ??= p.step - 1;
+            const eta = ((performance.now() - started) / 1000 / (p.step - firstStep)) * (p.totalSteps - p.step);
+            const parts = [p.losses.loss_objectness, p.losses.loss_rpn_box_reg, p.losses.loss_classifier, p.losses.loss_box_reg].map((l) => l!.toFixed(3));
+            progress.update(
+              `train ${progressBar(p.step, p.totalSteps)} ${p.step}/${p.totalSteps} · epoch ${p.epoch + 1} · loss ${p.loss.toFixed(3)} ` +
+                `(obj ${parts[0]} rpn ${parts[1]} cls ${parts[2]} box ${parts[3]}) · lr ${p.lr.toPrecision(2)} · ${p.imagesPerSecond.toFixed(1)} img/s · eta ${formatDuration(eta)}`,
+              p.step === firstStep + 1 || p.step === p.totalSteps,
+            );
+          },
+          onEvaluation: (e) => progress.update(`eval  ${progressBar(e.done, e.total)} ${e.done}/${e.total} images · epoch ${e.epoch + 1}`, e.done === e.total),
+          onEvaluated: (e) => {
+            progress.end();
+            process.stderr.write(
+              `${c.bold(`epoch ${e.epoch + 1}`)} · step ${e.step} · AP ${e.AP.toFixed(3)} · AP50 ${c.bold(e.AP50.toFixed(3))} · AP75 ${e.AP75.toFixed(3)} · VOC AP50 ${e.VOC_AP50.toFixed(3)}\n`,
+            );
+          },
+        });
+        progress.end();
+        if (existsSync(folder.metrics)) await writeCurvesOrWarn(folder.dir);
+        const summary = {
+          detector: spec.name,
+          outDir: folder.dir,
+          steps: result.steps,
+          resumedFrom: result.resumedFrom,
+          stopped: result.stopped,
+          checkpoint: result.checkpoint,
+          checkpointStep: result.checkpointStep ?? null,
+          evaluation: result.evaluation ?? null,
+        };
+        if (options.json) writeJson(summary);
+        else
+          process.stdout.write(
+            `${result.stopped ? "stopped" : "done"}: ${result.steps} steps${result.resumedFrom ? ` (resumed at ${result.resumedFrom})` : ""} · ` +
+              (result.checkpointStep === undefined ? "no checkpoint" : `checkpoint ${result.checkpoint} (step ${result.checkpointStep})`) +
+              ` · metrics ${folder.metrics}\n` +
+              (result.evaluation ? `AP ${result.evaluation.AP.toFixed(3)} · AP50 ${result.evaluation.AP50.toFixed(3)} on ${spec.dataset.format} val\n` : ""),
           );
-        },
-      });
-      if (started) bar.stop();
-      process.off("SIGINT", stop);
-      await writeCurves(outDir, join(outDir, "curves.svg"));
-      const summary = { detector: spec.name, outDir, steps: result.steps, resumedFrom: result.resumedFrom, checkpoint: result.checkpoint, evaluation: result.evaluation ?? null };
-      if (options.json) writeJson(summary);
-      else
-        process.stdout.write(
-          `${result.stopped ? "stopped" : "done"}: ${result.steps} steps${result.resumedFrom ? ` (resumed at ${result.resumedFrom})` : ""} · checkpoint ${result.checkpoint} · metrics ${join(outDir, "metrics.jsonl")}\n` +
-            (result.evaluation ? `AP ${result.evaluation.AP.toFixed(3)} · AP50 ${result.evaluation.AP50.toFixed(3)} on ${spec.dataset.format} val\n` : ""),
-        );
+        if (result.stopped) process.exitCode = signalExitCode(stop.signal.reason as NodeJS.Signals);
+      } finally {
+        progress.end();
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        folder.release();
+      }
     });
+}
+
+/** The curves are a convenience: failing to draw them does not fail a finished run. */
+async function writeCurvesOrWarn(runDir: string): Promise<void> {
+  const { writeProblem } = await import("../../util/durable-file.js");
+  try {
+    await writeCurves(runDir, join(runDir, "curves.svg"));
+  } catch (error) {
+    process.stderr.write(`warning: could not write ${join(runDir, "curves.svg")}: ${writeProblem(error)}\n`);
+  }
 }
