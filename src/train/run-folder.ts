@@ -50,8 +50,6 @@ export function openRunFolder(dir: string, mode: RunFolderMode): RunFolder {
   const notes: string[] = [];
   const release = lock(dir, notes);
   try {
-    const leftovers = removeStaleTemporaries(dir, [...RUN_FILES, LOCK_FILE]);
-    if (leftovers.length > 0) notes.push(`removed ${leftovers.join(", ")}, left by a run that was killed while writing`);
     const present = RUN_FILES.filter((name) => existsSync(join(dir, name)));
     if (mode === "fresh" && present.length > 0)
       throw new UsageError(
@@ -61,6 +59,8 @@ export function openRunFolder(dir: string, mode: RunFolderMode): RunFolder {
       for (const name of present) rmSync(join(dir, name), { force: true });
       notes.push(`--overwrite: removed the previous run's ${present.join(", ")}`);
     }
+    const leftovers = removeStaleTemporaries(dir, [...RUN_FILES, LOCK_FILE]);
+    if (leftovers.length > 0) notes.push(`removed ${leftovers.join(", ")}, left by a run that was killed while writing`);
   } catch (error) {
     release();
     throw error;

@@ -31,10 +31,10 @@ const tinyData = () => ({
 });
 const outDir = () => mkdtempSync(join(tmpdir(), "detc-run-"));
 /** Trains in `dir` as `detc run` does: the folder opened (locked) around the run. */
-async function trainIn(dir: string, mode: RunFolderMode, spec: ReturnType<typeof tinySpec>, options: Omit<TrainOptions, "folder"> = {}) {
+async function trainIn(dir: string, mode: RunFolderMode, spec: ReturnType<typeof tinySpec>, options: Omit<TrainOptions, "folder"> = {}, data = tinyData()) {
   const folder = openRunFolder(dir, mode);
   try {
-    return await train(spec, tinyData(), { folder, ...options });
+    return await train(spec, data, { folder, ...options });
   } finally {
     folder.release();
   }
@@ -139,6 +139,22 @@ describe("training", () => {
     };
     for (const [name, tensor] of a!.variables) expect(largestDifference(b!.variables.get(name)!.data, tensor.data), name).toBeLessThan(1e-5);
     for (const [name, tensor] of a!.momentum) expect(largestDifference(b!.momentum.get(name)!.data, tensor.data), name).toBeLessThan(1e-5);
+  });
+
+  it("stopped during an evaluation, the run keeps its checkpoint and evaluates again on resume", async () => {
+    const spec = tinySpec();
+    const dir = outDir();
+    const stop = new AbortController();
+    const data = { ...tinyData(), val: syntheticDataset("val", { imageSize: 64, valCount: 4 }) };
+    const stopped = await trainIn(dir, "fresh", spec, { maxSteps: 4, signal: stop.signal, onEvaluation: () => stop.abort() }, data);
+    // Step 3 ends the first epoch (6 images, batch 2): its evaluation was cut short after one of two batches.
+    expect(stopped).toMatchObject({ steps: 3, stopped: true, checkpointStep: 3 });
+    const evaluations = () => readFileSync(join(dir, "metrics.jsonl"), "utf8").split("\n").filter((l) => l.includes('"type":"eval"'));
+    expect(evaluations()).toEqual([]);
+    const resumed = await trainIn(dir, "resume", spec, { maxSteps: 4 }, data);
+    expect(resumed).toMatchObject({ steps: 4, resumedFrom: 3, stopped: false });
+    expect(evaluations().map((l) => JSON.parse(l).step)).toEqual([3, 4]);
+    expect(stepLines(dir).map((r) => r.step)).toEqual([1, 2, 3, 4]);
   });
 
   it("a diverging loss stops the run before its update; the last checkpoint is one whose next loss is finite", async () => {

@@ -1,7 +1,7 @@
 /** `detc eval`: COCO mAP (and VOC AP50) of a checkpoint on the spec's validation data, or of a results file. */
 import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
-import { readText, UsageError, writeJson } from "../io.js";
+import { readText, requireFile, UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { colors } from "../style.js";
 import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
@@ -74,6 +74,7 @@ export function registerEval(program: Command): void {
       }
       if (!file || (options.weights === undefined) === (options.init === undefined))
         throw new UsageError("give a spec and one of --weights or --init, or --annotations and --detections");
+      requireFile(options.weights ?? options.init!, options.weights ? "--weights" : "--init");
       const { spec, dir } = loadSpec(file, options.detector);
       await startEngine(options.backend, options.json === true);
       const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
-import { UsageError, writeJson } from "../io.js";
+import { numberOption, requireFile, UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { loadModel } from "./evaluate.js";
 import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
@@ -40,8 +40,10 @@ export function registerPredict(program: Command): void {
     )
     .action(async (file: string, images: string[], options: PredictOptions) => {
       if ((options.weights === undefined) === (options.init === undefined)) throw new UsageError("give one of --weights or --init");
+      const minScore = numberOption(options.minScore, "--min-score", "a number from 0 to 1", (n) => n >= 0 && n <= 1);
+      requireFile(options.weights ?? options.init!, options.weights ? "--weights" : "--init");
+      for (const image of images) requireFile(image, "image");
       const { spec, dir } = loadSpec(file, options.detector);
-      const minScore = Number(options.minScore);
       await startEngine(options.backend, options.json === true);
       const { decodePhoto, writeDetectionsPng } = await import("../../data/images.js");
       const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
