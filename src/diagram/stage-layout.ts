@@ -88,7 +88,13 @@ export function layoutStages(graph: DiagramGraph): DiagramLayout {
     own.forEach((tap, i) => row.set(tap.id, next + i));
     next += Math.max(1, own.length);
   }
-  for (const tap of taps) if (!row.has(tap.id)) row.set(tap.id, next++);
+  // Taps keep their order down the page, so the pyramid's rows do (an unresolved tap goes after the one before it).
+  let previous = -1;
+  for (const tap of taps) {
+    previous = Math.max(row.get(tap.id) ?? previous + 1, previous + 1);
+    row.set(tap.id, previous);
+  }
+  next = Math.max(next, previous + 1);
   const lastTapRow = Math.max(0, ...taps.map((t) => row.get(t.id)!));
   for (const node of graph.nodes) {
     const c = column.get(node.id)!;
