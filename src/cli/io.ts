@@ -8,10 +8,15 @@ export function readText(path: string): string {
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String(error);
-    throw new UsageError(`cannot read ${path}: ${reason}`);
+    throw cannotRead(path, error);
   }
+}
+
+/** The error for a file that could not be opened or read, naming it and the reason. */
+export function cannotRead(path: string, error: unknown): UsageError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : String(error);
+  return new UsageError(`cannot read ${path}: ${reason}`);
 }
 
 export function writeJson(value: unknown): void {

@@ -5,6 +5,7 @@ import { anchorSizesFitLevels } from "./anchor-sizes-fit-levels.js";
 import { anchorsPerLocationUniform } from "./anchors-per-location-uniform.js";
 import { classesValid } from "./classes-valid.js";
 import { datasetValid } from "./dataset-valid.js";
+import { finiteNumbers } from "./finite-numbers.js";
 import { fpnLevelsDouble } from "./fpn-levels-double.js";
 import { fpnTapsIncreasingStride } from "./fpn-taps-increasing-stride.js";
 import { inChannelsMatch } from "./in-channels-match.js";
@@ -41,6 +42,7 @@ export const specifiedRules: readonly Rule[] = [
   inChannelsMatch,
   anchorGroupsMatchLevels,
   anchorsPerLocationUniform,
+  finiteNumbers,
   positiveNumbers,
   anchorSizesFitLevels,
   roiLevelsExist,

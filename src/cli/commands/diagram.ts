@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { checkSource } from "../../check/index.js";
-import { readText, UsageError } from "../io.js";
+import { UsageError } from "../io.js";
+import { readSpec } from "../spec.js";
 
 interface DiagramOptions {
   output?: string;
@@ -40,7 +41,7 @@ export function registerDiagram(program: Command): void {
       if (options.detail !== "stages" && options.detail !== "layers") throw new UsageError(`--detail is stages or layers, not "${options.detail}"`);
       if (format === "png" && !options.output) throw new UsageError("a PNG needs -o FILE.png");
 
-      const result = checkSource(readText(file));
+      const result = checkSource(readSpec(file));
       const names = result.analyses.map((a) => a.name);
       if (names.length === 0) throw new UsageError(`${file} has no detector to draw`);
       if (options.detector === undefined && names.length > 1)
