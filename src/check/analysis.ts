@@ -164,7 +164,30 @@ function defaultAnchorSizes(levelCount: number, fpn: boolean): number[][] {
   return Array.from({ length: levelCount }, (_, i) => [32 * 2 ** i]);
 }
 
-export function analyzeDetector(detector: ast.Detector): DetectorAnalysis {
+/**
+ * Node types by backbone and input size, shared by the detectors of one file: a file of ten
+ * thousand resnet50 detectors walks resnet50's graph once.
+ */
+export type TypeCache = Map<BackboneGraph, Map<string, ReadonlyMap<string, NodeType> | undefined>>;
+
+function typesOf(graph: BackboneGraph, height: number, width: number, cache: TypeCache): ReadonlyMap<string, NodeType> | undefined {
+  const bySize = cache.get(graph) ?? new Map<string, ReadonlyMap<string, NodeType> | undefined>();
+  cache.set(graph, bySize);
+  const key = `${height}x${width}`;
+  if (bySize.has(key)) return bySize.get(key);
+  // Padding to 32 keeps every tap at least 1×1; only a non-positive input (reported by the
+  // positive-numbers rule) leaves the map empty, and then there is nothing to infer.
+  let types: ReadonlyMap<string, NodeType> | undefined;
+  try {
+    types = inferTypes(graph, [height, width]);
+  } catch (error) {
+    if (!(error instanceof ShapeError)) throw error;
+  }
+  bySize.set(key, types);
+  return types;
+}
+
+export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new Map()): DetectorAnalysis {
   const statements: StatementsByKind = {};
   const settingsStatements: ast.SettingsStatement[] = [];
   const repeated: { statement: ast.Statement; first: ast.Statement }[] = [];
@@ -183,19 +206,17 @@ export function analyzeDetector(detector: ast.Detector): DetectorAnalysis {
   const graph = backbone?.graph();
   const input = inputSize(statements.input);
 
-  // Padding to 32 keeps every tap at least 1×1; only a non-positive input (reported by the
-  // positive-numbers rule) leaves the map empty, and then there is nothing to infer.
-  let types: ReadonlyMap<string, NodeType> | undefined;
-  if (graph) {
-    try {
-      types = inferTypes(graph, [input.paddedHeight, input.paddedWidth]);
-    } catch (error) {
-      if (!(error instanceof ShapeError)) throw error;
-    }
-  }
+  const types = graph && typesOf(graph, input.paddedHeight, input.paddedWidth, cache);
 
+  // Resolving walks the graph, so each different name is resolved once however often it is tapped.
+  const resolved = new Map<string, GraphNode | undefined>();
+  const resolve = (name: string) => {
+    if (!graph) return undefined;
+    if (!resolved.has(name)) resolved.set(name, resolveTap(graph, name));
+    return resolved.get(name);
+  };
   const taps: ResolvedTap[] = (statements.tap?.nodes ?? []).map((id) => {
-    const node = graph ? resolveTap(graph, id.value) : undefined;
+    const node = resolve(id.value);
     return { id, node, type: node && types?.get(node.name) };
   });
 

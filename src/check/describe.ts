@@ -13,5 +13,11 @@ export function describeType(type: NodeType | undefined): string {
 
 export const list = (items: readonly (string | number)[]) => items.join(", ");
 
+/** The first `max` items and how many more: for lists a spec can make as long as it likes. */
+export function listSome(items: readonly (string | number)[], max = 12): string {
+  if (items.length <= max) return list(items);
+  return `${list(items.slice(0, max))}, … (${(items.length - max).toLocaleString("en-US")} more)`;
+}
+
 /** A span covering `first` through `last`. */
 export const spanning = (first: Span, last: Span): Span => ({ start: first.start, end: last.end });

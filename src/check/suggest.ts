@@ -15,8 +15,11 @@ function numericGap(input: string, candidate: string): number {
 /** Candidates close enough to `input` to be a plausible typo, nearest first. */
 export function suggestionList(input: string, candidates: readonly string[], limit = 5): string[] {
   const threshold = Math.max(2, Math.floor(input.length * 0.4));
+  const lower = input.toLowerCase();
   return candidates
-    .map((candidate) => ({ candidate, d: distance(input.toLowerCase(), candidate.toLowerCase()) }))
+    // Two names differ by at least their difference in length: a 1 MB name is compared with nothing.
+    .filter((candidate) => Math.abs(candidate.length - input.length) <= threshold)
+    .map((candidate) => ({ candidate, d: distance(lower, candidate.toLowerCase()) }))
     .filter(({ d }) => d <= threshold)
     .sort(
       (a, b) =>
@@ -26,6 +29,26 @@ export function suggestionList(input: string, candidates: readonly string[], lim
     )
     .slice(0, limit)
     .map(({ candidate }) => candidate);
+}
+
+/**
+ * Different names a rule looks up suggestions for, per detector. A spec with thousands of unknown
+ * names is machine-made; past this many, searching every candidate for each costs seconds and
+ * the diagnostics that would show them are past the listed ones anyway.
+ */
+export const MAX_SUGGESTED_NAMES = 20;
+
+/** suggestionList over fixed candidates, once per different name, for the first MAX_SUGGESTED_NAMES names. */
+export function suggester(candidates: readonly string[], limit?: number): (input: string) => string[] {
+  const found = new Map<string, string[]>();
+  return (input) => {
+    const known = found.get(input);
+    if (known) return known;
+    if (found.size >= MAX_SUGGESTED_NAMES) return [];
+    const suggestions = suggestionList(input, candidates, limit);
+    found.set(input, suggestions);
+    return suggestions;
+  };
 }
 
 /** `did you mean `a`?` / `did you mean one of `a`, `b`?`, or undefined when nothing is close. */

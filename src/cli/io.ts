@@ -16,9 +16,14 @@ export function readText(path: string): string {
   try {
     return readFileSync(path === STDIN ? 0 : path, "utf8");
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? "";
-    throw new UsageError(`cannot read ${sourceName(path)}: ${READ_PROBLEMS[code] ?? String(error)}`);
+    throw cannotRead(path, error);
   }
+}
+
+/** The error for a file that could not be opened or read, naming it and the reason. */
+export function cannotRead(path: string, error: unknown): UsageError {
+  const code = (error as NodeJS.ErrnoException).code ?? "";
+  return new UsageError(`cannot read ${sourceName(path)}: ${READ_PROBLEMS[code] ?? String(error)}`);
 }
 
 /** Checks, before any work starts, that a path given on the command line names a file. */

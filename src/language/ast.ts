@@ -196,4 +196,6 @@ export interface SyntaxProblem {
 export interface ParseResult {
   readonly file: SpecFile;
   readonly problems: readonly SyntaxProblem[];
+  /** Where reading stopped when a file had too many syntax errors; the tree covers what came before. */
+  readonly stoppedAt?: Position;
 }

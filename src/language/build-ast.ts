@@ -65,17 +65,25 @@ function stringLiteral(token: IToken | undefined): StringLiteral | undefined {
  * with the token that chose it, so the fallback only keeps the type honest.
  */
 function ruleSpan(ctx: Children): Span {
-  let first: Span | undefined;
-  let last: Span | undefined;
+  // Compared by offset first: a statement may have 100 000 children, and only two spans are kept.
+  let first: CstElement | undefined;
+  let last: CstElement | undefined;
+  let [firstOffset, lastOffset] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
   for (const key in ctx) {
     for (const element of ctx[key] ?? []) {
-      const span = isNode(element) ? nodeSpan(element) : isWritten(element) ? tokenSpan(element) : undefined;
-      if (span === undefined) continue;
-      if (first === undefined || span.start.offset < first.start.offset) first = span;
-      if (last === undefined || span.end.offset > last.end.offset) last = span;
+      const [start, end] = isNode(element)
+        ? [element.location?.startOffset ?? Number.NaN, element.location?.endOffset ?? Number.NaN]
+        : isWritten(element)
+          ? [element.startOffset, element.endOffset ?? element.startOffset]
+          : [Number.NaN, Number.NaN];
+      if (Number.isNaN(start)) continue;
+      if (start < firstOffset) [first, firstOffset] = [element, start];
+      if (end > lastOffset) [last, lastOffset] = [element, end];
     }
   }
-  return first && last ? joinSpans(first, last) : { start: FILE_START, end: FILE_START };
+  const spanOf = (element: CstElement | undefined) => (element === undefined ? undefined : isNode(element) ? nodeSpan(element) : tokenSpan(element));
+  const [from, to] = [spanOf(first), spanOf(last)];
+  return from && to ? joinSpans(from, to) : { start: FILE_START, end: FILE_START };
 }
 
 const BaseVisitor = detParser.getBaseCstVisitorConstructor<undefined, unknown>();
@@ -99,24 +107,29 @@ class AstBuilder extends BaseVisitor {
       ...nodes(ctx, "detector").map((node) => this.visit(node) as Detector),
       ...nodes(ctx, "statement").flatMap((node) => (this.visit(node) as Statement | undefined) ?? []),
     ].sort(byOffset);
-    const detectors: Detector[] = [];
+    // Gathered in place: a file of many statements is joined in one pass, not copied per statement.
+    const blocks: { detector: Detector; statements: Statement[]; span: Span }[] = [];
     for (const part of parts) {
-      const current = detectors.at(-1);
+      const current = blocks.at(-1);
       if (part.kind === "Detector") {
-        detectors.push(part);
+        blocks.push({ detector: part, statements: [...part.statements], span: part.span });
       } else if (current) {
-        detectors[detectors.length - 1] = { ...current, span: joinSpans(current.span, part.span), statements: [...current.statements, part] };
+        current.statements.push(part);
+        current.span = joinSpans(current.span, part.span);
       } else {
         // Reported once, at the first of the statements that lack their `detector NAME` line.
-        const keyword = /^\w+/.exec(this.text.slice(part.span.start.offset))?.[0] ?? "";
+        const word = /\w+/y;
+        word.lastIndex = part.span.start.offset;
+        const keyword = word.exec(this.text)?.[0] ?? "";
         this.problems.push({
           message: `'${keyword}' is outside any detector: add a 'detector NAME' line above it`,
           span: part.span,
           expected: "'detector'",
         });
-        detectors.push({ kind: "Detector", statements: [part], span: part.span });
+        blocks.push({ detector: { kind: "Detector", statements: [], span: part.span }, statements: [part], span: part.span });
       }
     }
+    const detectors = blocks.map(({ detector, statements, span }): Detector => ({ ...detector, statements, span }));
     return {
       kind: "File",
       detectors,

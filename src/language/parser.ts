@@ -3,7 +3,7 @@
  * ranges and cross-references are the checker's job. grammar/detc.ebnf is the same grammar for
  * people to read.
  */
-import { CstParser, EOF, tokenMatcher } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type IParserErrorMessageProvider, type IToken } from "chevrotain";
 import { expectedInUserWords } from "./syntax-messages.js";
 import {
   Align, Anchors, Backbone, BatchNormEps, Box, Classes, Coco, Comma, Dataset, Detector, Dimensions, Extra, Fpn,
@@ -12,9 +12,37 @@ import {
   Voc, Weights, allTokens,
 } from "./tokens.js";
 
+/**
+ * Raised when a parse has met as many syntax errors as it may: recovering from each one costs
+ * far more than reading a token, so a file of junk would otherwise take minutes. `token` is
+ * where the parser was.
+ */
+export class SyntaxErrorBudgetSpent extends Error {
+  constructor(readonly token: IToken) {
+    super("too many syntax errors");
+  }
+}
+
+/** The user-worded messages, each one also spending one error of the current parse's budget. */
+function budgeted(parser: () => DetParser): IParserErrorMessageProvider {
+  const spend = (token: IToken | undefined) => {
+    const current = parser();
+    if (--current.errorBudget < 0 && token !== undefined) throw new SyntaxErrorBudgetSpent(token);
+  };
+  return {
+    buildMismatchTokenMessage: (options) => (spend(options.actual), expectedInUserWords.buildMismatchTokenMessage(options)),
+    buildNotAllInputParsedMessage: (options) => (spend(options.firstRedundant), expectedInUserWords.buildNotAllInputParsedMessage(options)),
+    buildNoViableAltMessage: (options) => (spend(options.actual[0]), expectedInUserWords.buildNoViableAltMessage(options)),
+    buildEarlyExitMessage: (options) => (spend(options.actual[0]), expectedInUserWords.buildEarlyExitMessage(options)),
+  };
+}
+
 export class DetParser extends CstParser {
+  /** Syntax errors this parse may still meet before it throws SyntaxErrorBudgetSpent; set before each parse. */
+  errorBudget = Number.POSITIVE_INFINITY;
+
   constructor() {
-    super([...allTokens], { recoveryEnabled: true, nodeLocationTracking: "full", errorMessageProvider: expectedInUserWords });
+    super([...allTokens], { recoveryEnabled: true, nodeLocationTracking: "full", errorMessageProvider: budgeted(() => detParser) });
     this.performSelfAnalysis();
   }
 

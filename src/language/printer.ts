@@ -86,10 +86,14 @@ function detectorLines(detector: Detector): Line[] {
 function attachComments(file: SpecFile, lines: readonly Line[]): { header: Comment[]; tail: Comment[] } {
   const inSource = [...lines].sort((a, b) => a.span.start.offset - b.span.start.offset);
   const tail: Comment[] = [];
+  // Lines do not overlap and comments come in source order, so one pass over both finds, for
+  // each comment, the last line that ends before it and the next one.
+  let ended = 0;
   for (const comment of file.comments) {
     const at = comment.span.start.offset;
-    const next = inSource.find((l) => l.span.end.offset > at);
-    const before = inSource.filter((l) => l.span.end.offset <= at).at(-1);
+    while (ended < inSource.length && inSource[ended]!.span.end.offset <= at) ended++;
+    const next = inSource[ended];
+    const before = inSource[ended - 1];
     const inside = next !== undefined && next.span.start.offset < at;
     if (!inside && before && before.span.end.line === comment.span.start.line) before.trailing = comment;
     else if (next) next.leading.push(comment);
@@ -108,7 +112,7 @@ function attachComments(file: SpecFile, lines: readonly Line[]): { header: Comme
 
 function renderBlock(lines: readonly Line[]): string {
   // Trailing comments line up two spaces after the longest line that has one.
-  const column = Math.max(0, ...lines.filter((l) => l.trailing).map((l) => l.text.length)) + 2;
+  const column = lines.reduce((widest, l) => (l.trailing ? Math.max(widest, l.text.length) : widest), 0) + 2;
   return lines
     .flatMap((line) => [
       ...line.leading.map(commentText),

@@ -34,8 +34,17 @@ export function joinSpans(first: Span, last: Span): Span {
   return { start: first.start, end: last.end };
 }
 
-/** Counts line breaks as Chevrotain does, so positions at the end agree with token positions. */
+/** Counts line breaks as Chevrotain does (`\r\n`, `\r`, `\n`), so positions at the end agree with token positions. */
 export function endOfText(text: string): Position {
-  const lines = text.split(/\r\n|\r|\n/);
-  return { offset: text.length, line: lines.length, column: (lines.at(-1)?.length ?? 0) + 1 };
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 13 && text.charCodeAt(i + 1) === 10) i++;
+    if (code === 10 || code === 13) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { offset: text.length, line, column: text.length - lineStart + 1 };
 }

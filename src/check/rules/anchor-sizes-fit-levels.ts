@@ -18,6 +18,7 @@ export const anchorSizesFitLevels: Rule = {
     anchors.sizes.forEach((group, i) => {
       const level = detector.levels[i]!;
       for (const size of group.sizes) {
+        if (!Number.isFinite(size.value)) continue;
         if (size.value > 0 && size.value < level.stride) {
           report({
             message: `anchor size ${size.raw} is smaller than the stride ${level.stride} of level \`${level.name}\``,

@@ -12,18 +12,20 @@ export const classesValid: Rule = {
     const classes = detector.statements.classes;
     if (!classes) return;
     const count = classes.count;
-    if (count && (!Number.isInteger(count.value) || count.value < 2)) {
+    if (count && Number.isFinite(count.value) && (!Number.isSafeInteger(count.value) || count.value < 2)) {
       report({
         message: `\`classes ${count.raw}\` must count at least one object class plus the background`,
         primary: { span: count.span, message: "counts the background too" },
-        expected: "a whole number ≥ 2",
+        expected: "a whole number ≥ 2 (and below 2^53)",
         found: count.raw,
         hint: "`classes N` is torchvision's num_classes: object classes + 1 (21 for VOC's 20); or list names: `classes \"cat\", \"dog\"`",
       });
     }
     const names = classes.names ?? [];
-    names.forEach((name, i) => {
-      const first = names.slice(0, i).find((n) => n.value === name.value);
+    const firstByName = new Map<string, (typeof names)[number]>();
+    for (const name of names) {
+      const first = firstByName.get(name.value);
+      if (!first) firstByName.set(name.value, name);
       if (name.value.trim() === "") {
         report({ message: "a class name is empty", primary: { span: name.span, message: "empty" }, hint: "remove it" });
       } else if (first) {
@@ -40,6 +42,6 @@ export const classesValid: Rule = {
           hint: "list only object classes",
         });
       }
-    });
+    }
   },
 };

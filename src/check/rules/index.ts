@@ -6,6 +6,7 @@ import { anchorsPerLocationUniform } from "./anchors-per-location-uniform.js";
 import { batchNormEpsValid } from "./batch-norm-eps-valid.js";
 import { classesValid } from "./classes-valid.js";
 import { datasetValid } from "./dataset-valid.js";
+import { finiteNumbers } from "./finite-numbers.js";
 import { fpnLevelsDouble } from "./fpn-levels-double.js";
 import { fpnTapsIncreasingStride } from "./fpn-taps-increasing-stride.js";
 import { inChannelsMatch } from "./in-channels-match.js";
@@ -43,6 +44,7 @@ export const specifiedRules: readonly Rule[] = [
   inChannelsMatch,
   anchorGroupsMatchLevels,
   anchorsPerLocationUniform,
+  finiteNumbers,
   positiveNumbers,
   anchorSizesFitLevels,
   roiLevelsExist,

@@ -9,6 +9,7 @@ import { didYouMean, suggestionList } from "../suggest.js";
 
 function valueProblem(spec: SettingSpec, values: ast.Setting["values"]): string | undefined {
   const numbers = values.filter((v): v is ast.NumberLiteral => v.kind === "Number");
+  if (numbers.some((n) => !Number.isFinite(n.value))) return undefined; // E034's to report
   switch (spec.type) {
     case "boolean":
       return values.length === 1 && values[0]!.kind === "Identifier" && ["true", "false"].includes(values[0].value)
@@ -16,11 +17,13 @@ function valueProblem(spec: SettingSpec, values: ast.Setting["values"]): string 
         : "`true` or `false`";
     case "integers":
       if (numbers.length !== values.length || numbers.some((n) => !Number.isInteger(n.value))) return "whole numbers";
+      if (numbers.some((n) => !Number.isSafeInteger(n.value))) return "whole numbers below 2^53";
       break;
     case "integer":
     case "number":
       if (values.length !== 1 || numbers.length !== 1) return spec.type === "integer" ? "one whole number" : "one number";
       if (spec.type === "integer" && !Number.isInteger(numbers[0]!.value)) return "a whole number";
+      if (spec.type === "integer" && !Number.isSafeInteger(numbers[0]!.value)) return "a whole number below 2^53";
   }
   const outside = numbers.find((n) => (spec.min !== undefined && n.value < spec.min) || (spec.max !== undefined && n.value > spec.max));
   if (outside) return `${spec.min !== undefined ? `≥ ${spec.min}` : ""}${spec.min !== undefined && spec.max !== undefined ? " and " : ""}${spec.max !== undefined ? `≤ ${spec.max}` : ""}`;

@@ -6,7 +6,7 @@
 import { modulePaths, nodeNames } from "../../zoo/graph.js";
 import { describeType } from "../describe.js";
 import type { Rule } from "../rule.js";
-import { suggestionList } from "../suggest.js";
+import { suggester } from "../suggest.js";
 
 export const knownTapNodes: Rule = {
   code: "E011",
@@ -15,10 +15,11 @@ export const knownTapNodes: Rule = {
   check({ detector, report }) {
     const { graph, backbone } = detector;
     if (!graph || !backbone) return;
-    const candidates = [...modulePaths(graph), ...nodeNames(graph).slice(1)];
+    if (detector.taps.every((tap) => tap.node)) return;
+    const nearestTaps = suggester([...modulePaths(graph), ...nodeNames(graph).slice(1)], 4);
     for (const tap of detector.taps) {
       if (tap.node) continue;
-      const nearest = suggestionList(tap.id.value, candidates, 4);
+      const nearest = nearestTaps(tap.id.value);
       const described = nearest.map((name) => {
         const node = detector.taps.find((t) => t.id.value === name)?.node;
         const type = detector.types?.get(node?.name ?? resolveName(name));

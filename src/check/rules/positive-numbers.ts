@@ -1,4 +1,8 @@
-/** Sizes, ratios, channels and counts are positive, and whole where they count things. */
+/**
+ * Sizes, ratios, channels and counts are positive, and whole where they count things, with whole
+ * numbers below 2^53 (beyond it a float64 no longer tells neighbouring integers apart, and the
+ * parameter counts built from them would overflow). Numbers that are not finite are E034's.
+ */
 import type * as ast from "../../language/ast.js";
 import type { Rule, RuleContext } from "../rule.js";
 
@@ -39,10 +43,13 @@ export const positiveNumbers: Rule = {
   severity: "error",
   check(context) {
     for (const { literal, what, integer, min } of requirements(context)) {
-      if (!literal) continue;
-      const wholeOk = !integer || Number.isInteger(literal.value);
+      if (!literal || !Number.isFinite(literal.value)) continue;
+      const wholeOk = !integer || Number.isSafeInteger(literal.value);
       if (wholeOk && literal.value >= min) continue;
-      const expected = `${integer ? "a whole number" : "a number"} ${min === 0 ? "≥ 0" : "> 0"}`;
+      const tooLarge = integer && Number.isInteger(literal.value) && literal.value > 0;
+      const expected = tooLarge
+        ? `a whole number below 2^53 (${Number.MAX_SAFE_INTEGER})`
+        : `${integer ? "a whole number" : "a number"} ${min === 0 ? "≥ 0" : "> 0"}`;
       context.report({
         message: `${what} must be ${expected}`,
         primary: { span: literal.span, message: `${what} ${literal.raw}` },

@@ -5,7 +5,8 @@
  */
 import type { Rule } from "../rule.js";
 import { POOL_LEVEL } from "../analysis.js";
-import { didYouMean, suggestionList } from "../suggest.js";
+import { listSome } from "../describe.js";
+import { didYouMean, suggester } from "../suggest.js";
 
 export const roiLevelsExist: Rule = {
   code: "E040",
@@ -14,15 +15,22 @@ export const roiLevelsExist: Rule = {
   check({ detector, report }) {
     const levels = detector.statements.roi?.levels;
     if (!levels || detector.taps.length === 0) return;
-    const tapNames = detector.taps.map((t) => t.id.value);
+    const tapNames = [...new Set(detector.taps.map((t) => t.id.value))];
+    const tapList = listSome(tapNames);
+    const nearestTaps = suggester(tapNames);
+    // A level is named by its tap as written or by the node it resolves to; the first tap wins.
+    const tapByName = new Map<string, (typeof detector.taps)[number]>();
+    for (const tap of detector.taps) {
+      for (const name of [tap.id.value, tap.node?.name]) if (name !== undefined && !tapByName.has(name)) tapByName.set(name, tap);
+    }
     const seen = new Set<string>();
     for (const level of levels) {
-      const known = detector.taps.find((t) => t.id.value === level.value || t.node?.name === level.value);
+      const known = tapByName.get(level.value);
       if (level.value === POOL_LEVEL) {
         report({
           message: "RoI pooling cannot use the extra max-pool level",
           primary: { span: level.span, message: "RPN-only level" },
-          expected: `tapped levels: ${tapNames.join(", ")}`,
+          expected: `tapped levels: ${tapList}`,
           found: POOL_LEVEL,
           hint: `the \`extra maxpool\` level only feeds the RPN; drop \`${POOL_LEVEL}\` (or the whole \`on\` clause to pool from every tap)`,
         });
@@ -30,9 +38,9 @@ export const roiLevelsExist: Rule = {
         report({
           message: `RoI level \`${level.value}\` is not one of this detector's levels`,
           primary: { span: level.span, message: "no such level" },
-          expected: `one of ${tapNames.join(", ")}`,
+          expected: `one of ${tapList}`,
           found: level.value,
-          hint: didYouMean(suggestionList(level.value, tapNames)) ?? "RoI levels are named by their `tap` nodes",
+          hint: didYouMean(nearestTaps(level.value)) ?? "RoI levels are named by their `tap` nodes",
         });
       } else if (seen.has(known.id.value)) {
         report({

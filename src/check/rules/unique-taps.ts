@@ -6,10 +6,14 @@ export const uniqueTaps: Rule = {
   name: "unique-taps",
   severity: "error",
   check({ detector, report }) {
-    detector.taps.forEach((tap, i) => {
-      if (!tap.node) return;
-      const first = detector.taps.slice(0, i).find((t) => t.node?.name === tap.node!.name);
-      if (!first) return;
+    const firstByNode = new Map<string, (typeof detector.taps)[number]>();
+    for (const tap of detector.taps) {
+      if (!tap.node) continue;
+      const first = firstByNode.get(tap.node.name);
+      if (!first) {
+        firstByNode.set(tap.node.name, tap);
+        continue;
+      }
       const same = first.id.value === tap.id.value;
       report({
         message: same
@@ -19,6 +23,6 @@ export const uniqueTaps: Rule = {
         secondary: [{ span: first.id.span, message: "first tapped here" }],
         hint: "remove the repeated tap",
       });
-    });
+    }
   },
 };

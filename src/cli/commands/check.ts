@@ -2,10 +2,11 @@
 import Table from "cli-table3";
 import { Option, type Command } from "commander";
 import { checkSource, type CheckResult } from "../../check/index.js";
-import { errorCount, type Diagnostic, type Severity } from "../../check/diagnostic.js";
+import type { Diagnostic, Severity } from "../../check/diagnostic.js";
 import type { DetectorSummary } from "../../check/summary.js";
-import { readText, sourceName, writeJson } from "../io.js";
+import { sourceName, writeJson } from "../io.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
+import { readSpec } from "../spec.js";
 import { colors, thousands, type Colors } from "../style.js";
 
 interface CheckedFile {
@@ -18,7 +19,9 @@ export function checkJson(files: readonly CheckedFile[]) {
   return {
     files: files.map(({ path, result }) => ({
       file: path,
-      ok: errorCount(result.diagnostics) === 0,
+      ok: result.counts.error === 0,
+      counts: result.counts,
+      omitted: result.omitted,
       diagnostics: result.diagnostics.map((d) => ({
         severity: d.severity,
         code: d.code,
@@ -103,10 +106,10 @@ export function registerCheck(program: Command): void {
     )
     .action((paths: string[], options: { json?: boolean; format: "human" | "github" }) => {
       const files = paths.map((path) => {
-        const source = readText(path);
+        const source = readSpec(path);
         return { path: sourceName(path), source, result: checkSource(source) };
       });
-      const errors = files.reduce((n, f) => n + errorCount(f.result.diagnostics), 0);
+      const errors = files.reduce((n, f) => n + f.result.counts.error, 0);
       if (options.json) writeJson(checkJson(files));
       else if (options.format === "github") process.stdout.write(renderGithub(files));
       else process.stdout.write(renderHuman(files, colors(process.stdout)));
@@ -120,11 +123,10 @@ function renderHuman(files: readonly CheckedFile[], c: Colors): string {
   let warnings = 0;
   for (const { path, source, result } of files) {
     out.push(c.bold(c.underline(path)));
-    for (const d of result.diagnostics) {
-      out.push(renderDiagnostic(d, path, source, c), "");
-      if (d.severity === "error") errors++;
-      if (d.severity === "warning") warnings++;
-    }
+    for (const d of result.diagnostics) out.push(renderDiagnostic(d, path, source, c), "");
+    if (result.omitted > 0) out.push(c.dim(`… and ${thousands(result.omitted)} more problems in ${path} (the first ${result.diagnostics.length} are shown)`), "");
+    errors += result.counts.error;
+    warnings += result.counts.warning;
     for (const detector of result.detectors) out.push(renderPyramid(detector, c), "");
   }
   const status =

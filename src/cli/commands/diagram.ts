@@ -3,7 +3,8 @@ import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import type { Command } from "commander";
 import { checkSource } from "../../check/index.js";
-import { readText, sourceName, UsageError } from "../io.js";
+import { sourceName, UsageError } from "../io.js";
+import { readSpec } from "../spec.js";
 
 interface DiagramOptions {
   output?: string;
@@ -41,7 +42,7 @@ export function registerDiagram(program: Command): void {
       if (format === "png" && !options.output) throw new UsageError("a PNG needs -o FILE.png");
 
       const name = sourceName(file);
-      const result = checkSource(readText(file));
+      const result = checkSource(readSpec(file));
       const names = result.analyses.map((a) => a.name);
       if (names.length === 0) throw new UsageError(`${name} has no detector to draw`);
       if (options.detector === undefined && names.length > 1)

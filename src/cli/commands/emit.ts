@@ -6,8 +6,8 @@ import type { DetectorSpec } from "../../check/detector-spec.js";
 import { checkSource } from "../../check/index.js";
 import { emitTorchvisionModule } from "../../emit/torchvision.js";
 import { emitTrainScript, trainableDataset } from "../../emit/train-script.js";
-import { readText, UsageError } from "../io.js";
-import { loadSpec } from "../spec.js";
+import { UsageError } from "../io.js";
+import { loadSpec, readSpec } from "../spec.js";
 import { LAYOUT_OPTION, parseLayout } from "../weights-options.js";
 
 /** Spec paths are relative to the spec's folder; the generated code resolves them against its own. */
@@ -58,7 +58,7 @@ export function registerEmit(program: Command): void {
     .action((file: string, options: EmitOptions) => {
       const layout = parseLayout(options.layout);
       const { spec, dir } = loadSpec(file, options.detector);
-      const detector = checkSource(readText(file)).detectors.find((d) => d.name === spec.name)!;
+      const detector = checkSource(readSpec(file)).detectors.find((d) => d.name === spec.name)!;
       const moduleName = options.output ? basename(options.output).replace(/\.py$/, "") : "model";
       if (options.trainScript && !/^[A-Za-z_]\w*$/.test(moduleName))
         throw new UsageError(`${options.output}: the module name \`${moduleName}\` is not a Python identifier, so train.py could not import it`);

@@ -1,9 +1,11 @@
 /** `detc fmt FILE… [--check]`: rewrite .det files in their canonical form, or list those that are not. */
 import { renameSync, statSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import { checkSource, SYNTAX_ERROR } from "../../check/index.js";
+import { MAX_DIAGNOSTICS, syntaxDiagnostics } from "../../check/index.js";
+import { parse } from "../../language/index.js";
 import { print } from "../../language/printer.js";
-import { readText, sourceName, STDIN, UsageError } from "../io.js";
+import { sourceName, STDIN, UsageError } from "../io.js";
+import { readSpec } from "../spec.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
 import { colors } from "../style.js";
 
@@ -17,16 +19,18 @@ function writeAtomically(path: string, text: string): void {
 /** `fmt -`: the formatted text on stdout (what editors' format-on-save reads), problems on stderr. */
 function formatStandardInput(paths: readonly string[], check: boolean): void {
   if (paths.length > 1) throw new UsageError("`-` (standard input) is formatted alone: give no other file with it");
-  const source = readText(STDIN);
-  const result = checkSource(source);
-  const syntaxErrors = result.diagnostics.filter((d) => d.code === SYNTAX_ERROR);
-  if (syntaxErrors.length > 0) {
+  const source = readSpec(STDIN);
+  const { file, problems } = parse(source);
+  if (problems.length > 0) {
     const c = colors(process.stderr);
-    process.stderr.write(syntaxErrors.map((d) => renderDiagnostic(d, sourceName(STDIN), source, c) + "\n").join("\n"));
+    const listed = problems.slice(0, MAX_DIAGNOSTICS);
+    const rendered = syntaxDiagnostics(listed).map((d) => renderDiagnostic(d, sourceName(STDIN), source, c) + "\n");
+    if (problems.length > listed.length) rendered.push(`… and ${problems.length - listed.length} more syntax errors in ${sourceName(STDIN)}\n`);
+    process.stderr.write(rendered.join("\n"));
     process.exitCode = 1;
     return;
   }
-  const formatted = print(result.file);
+  const formatted = print(file);
   if (check) {
     if (formatted !== source) process.stdout.write(`${sourceName(STDIN)}\n`);
     process.exitCode = formatted === source ? 0 : 1;
@@ -59,15 +63,17 @@ export function registerFmt(program: Command): void {
       const changed: string[] = [];
       let broken = 0;
       for (const path of paths) {
-        const source = readText(path);
-        const result = checkSource(source);
-        const syntaxErrors = result.diagnostics.filter((d) => d.code === SYNTAX_ERROR);
-        if (syntaxErrors.length > 0) {
+        const source = readSpec(path);
+        // Formatting needs the syntax tree only: the type-checker is never run.
+        const { file, problems } = parse(source);
+        if (problems.length > 0) {
           broken++;
-          out.push(...syntaxErrors.map((d) => renderDiagnostic(d, path, source, c) + "\n"));
+          const listed = problems.slice(0, MAX_DIAGNOSTICS);
+          for (const d of syntaxDiagnostics(listed)) out.push(renderDiagnostic(d, path, source, c) + "\n");
+          if (problems.length > listed.length) out.push(`… and ${problems.length - listed.length} more syntax errors in ${path}\n`);
           continue;
         }
-        const formatted = print(result.file);
+        const formatted = print(file);
         if (formatted === source) continue;
         changed.push(path);
         if (!options.check) writeAtomically(path, formatted);
