@@ -306,7 +306,7 @@ describe.skipIf(!hasTorchvision)(`train.py from detc emit torchvision (${hasTorc
       "`train batch_size 4` is images per step in all, which 3 processes cannot share evenly; run 1, 2, 4 processes, " +
         "or set `train batch_size 6` (a multiple of 3) and scale `lr` with it (linear scaling: lr 0.015)",
     );
-  }, 60_000);
+  }, 120_000);
 
   it("trains the quick start on detc's synthetic set with two processes", async () => {
     const out = join(dir, "quickstart");

@@ -167,7 +167,24 @@ def quiet_worker(_):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)`;
 
-const MAIN = `def main():
+const MAIN = `def read_splits():
+    """Both splits, and the training samples: those with an object to learn from (as detc's trainingSubset)."""
+    train_split, val_split = Split("train"), Split("val")
+    names = list(train_split.class_names)
+    if len(names) + 1 != NUM_CLASSES or names != (SPEC_CLASS_NAMES or names):
+        fail(1, f"the dataset's classes are {', '.join(names)}, but the spec says {SPEC_CLASS_NAMES or NUM_CLASSES - 1} (+ background)")
+    return train_split, val_split, [i for i, s in enumerate(train_split.samples) if not all(s["iscrowd"])]
+
+
+def stop_on_signals():
+    """SIGINT and SIGTERM (Ctrl-C, torchrun, SLURM's --signal) end the run after the step, with a checkpoint."""
+    received = []
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda number, _: received.append(number))
+    return received
+
+
+def main():
     args = parse_arguments()
     rank, world_size, device = start_processes(args.device)
     if args.amp and device.type != "cuda":
@@ -176,11 +193,9 @@ const MAIN = `def main():
     if os.path.exists(checkpoint) and not args.resume:
         fail(1, f"{checkpoint} exists; pass --resume to continue that run, or choose another --out")
     resuming = os.path.exists(checkpoint)
-    train_split, val_split = Split("train"), Split("val")
-    names = list(train_split.class_names)
-    if len(names) + 1 != NUM_CLASSES or names != (SPEC_CLASS_NAMES or names):
-        fail(1, f"the dataset's classes are {', '.join(names)}, but the spec says {SPEC_CLASS_NAMES or NUM_CLASSES - 1} (+ background)")
-    training = [i for i, s in enumerate(train_split.samples) if not all(s["iscrowd"])]
+    if resuming and args.init and rank == 0:
+        print(f"note: --init {args.init} is not read: the run continues from {checkpoint}", file=sys.stderr, flush=True)
+    train_split, val_split, training = read_splits()
     per_epoch = steps_per_epoch(len(training))
     total_steps = min(EPOCHS * per_epoch, args.max_steps or EPOCHS * per_epoch)
 
@@ -206,9 +221,7 @@ const MAIN = `def main():
         print(f"{world_size} process(es) on {device.type}, {BATCH_SIZE // world_size} image(s) each a step; "
               f"steps {start_step + 1}–{total_steps} of {EPOCHS * per_epoch} ({per_epoch} an epoch)", file=sys.stderr, flush=True)
 
-    signals = []
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda received, _: signals.append(received))
+    signals = stop_on_signals()
     for step, batch in enumerate(loader, start_step):
         started = time.time()
         trained.train()
@@ -222,19 +235,15 @@ const MAIN = `def main():
                     "a lower \`train lr\` or more \`warmup_steps\` usually helps")
         done, epoch = step + 1, step // per_epoch
         if rank == 0:
-            record = {"type": "step", "step": done, "epoch": epoch, "lr": lr, "loss": loss, "losses": losses,
-                      "seconds": round(time.time() - started, 3)}
-            log.append(record)
-            print(json.dumps(record), flush=True)
+            log.append({"type": "step", "step": done, "epoch": epoch, "lr": lr, "loss": loss, "losses": losses,
+                        "seconds": round(time.time() - started, 3)})
         end_of_epoch = done % per_epoch == 0
         if done % CHECKPOINT_EVERY == 0 or end_of_epoch or done == total_steps or stop:
             save_checkpoint(args.out, model, optimizer, scaler, done, per_epoch, rank, world_size, device)
         if end_of_epoch or done == total_steps:
             stats = evaluate(model, val_split, device, rank, world_size, BATCH_SIZE // world_size)
             if rank == 0:
-                record = {"type": "eval", "step": done, "epoch": epoch, **stats}
-                log.append(record)
-                print(json.dumps(record), flush=True)
+                log.append({"type": "eval", "step": done, "epoch": epoch, **stats})
         if stop:
             if rank == 0:
                 print(f"stopped at step {done}; continue with --resume", file=sys.stderr, flush=True)

@@ -129,8 +129,10 @@ class MetricsLog:
         self.path = path
 
     def append(self, record):
+        """Appended, and printed for whoever watches the run."""
         with open(self.path, "a") as f:
             f.write(json.dumps(record) + "\\n")
+        print(json.dumps(record), flush=True)
 
     def truncate_after(self, step):
         """On resume: records past the checkpoint's step are redone; a line cut short by a kill goes."""

@@ -60,6 +60,8 @@ export function registerEmit(program: Command): void {
       if (options.trainScript && !/^[A-Za-z_]\w*$/.test(moduleName))
         throw new UsageError(`${options.output}: the module name \`${moduleName}\` is not a Python identifier, so train.py could not import it`);
       if (options.trainScript && !options.output) throw new UsageError("--train-script writes train.py next to the module: give -o");
+      if (options.trainScript && moduleName === "train")
+        throw new UsageError(`${options.output}: train.py would overwrite the module; name it otherwise (e.g. -o model.py)`);
       const outDir = options.output ? dirname(options.output) : ".";
       const relocated = { ...detector, spec: relocatePaths(spec, dir, outDir) };
       const module = emitTorchvisionModule(relocated, { source: file, moduleName });
