@@ -5,7 +5,7 @@ import type { Command } from "commander";
 import type { DetectorSpec } from "../../check/detector-spec.js";
 import { checkSource } from "../../check/index.js";
 import { emitTorchvisionModule } from "../../emit/torchvision.js";
-import { emitTrainScript, trainableDataset } from "../../emit/train-script.js";
+import { emitTrainScript } from "../../emit/train-script.js";
 import { UsageError } from "../io.js";
 import { loadSpec, readSpec } from "../spec.js";
 import { LAYOUT_OPTION, parseLayout } from "../weights-options.js";
@@ -43,12 +43,13 @@ export function registerEmit(program: Command): void {
       "Write the detector as a self-contained Python module with `create_model()`, built the way the " +
         "seed tutorial builds it by hand (create_feature_extractor, FeaturePyramidNetwork, AnchorGenerator, " +
         "MultiScaleRoIAlign, FasterRCNN), every inferred number written in.\n\nWith --train-script, also a " +
-        "train.py next to it that trains it on the spec's COCO or VOC dataset with torch.distributed.",
+        "train.py next to it that trains it on the spec's dataset under torchrun as `detc run` would: the same batches, " +
+        "flips and learning rates step for step, resumable, evaluated at each epoch's end.",
     )
     .argument("<file>", "a .det spec")
     .option("-o, --output <model.py>", "where to write the module (default: standard output)")
     .option("--detector <name>", "which detector of the file (when it has several)")
-    .option("--train-script", "also write train.py next to the module (needs -o and a coco or voc dataset)")
+    .option("--train-script", "also write train.py next to the module (needs -o)")
     .option(...LAYOUT_OPTION)
     .addHelpText(
       "after",
@@ -63,8 +64,8 @@ export function registerEmit(program: Command): void {
       if (options.trainScript && !/^[A-Za-z_]\w*$/.test(moduleName))
         throw new UsageError(`${options.output}: the module name \`${moduleName}\` is not a Python identifier, so train.py could not import it`);
       if (options.trainScript && !options.output) throw new UsageError("--train-script writes train.py next to the module: give -o");
-      if (options.trainScript && !trainableDataset(spec))
-        throw new UsageError(`${file}: train.py needs \`dataset coco …\` or \`dataset voc …\` in the spec (the synthetic set exists only in \`detc run\`)`);
+      if (options.trainScript && moduleName === "train")
+        throw new UsageError(`${options.output}: train.py would overwrite the module; name it otherwise (e.g. -o model.py)`);
       const outDir = options.output ? dirname(options.output) : ".";
       const relocated = { ...detector, spec: relocatePaths(spec, dir, outDir) };
       const module = emitTorchvisionModule(relocated, { source: file, moduleName, layout });
