@@ -133,6 +133,8 @@ describe("renderings", () => {
     expect(dot).toMatch(/^digraph "detector mobilenet_v3_large_fpn" \{/);
     for (const cluster of ["input", "backbone", "tap", "fpn", "rpn", "roi"]) expect(dot).toContain(`subgraph cluster_${cluster}`);
     expect(dot).toContain('"tap0" -> "lateral0" [label="40×100×100"]');
+    expect(dot).toContain("rankdir=TB");
+    expect(dot).toContain('{ rank=same; "stage2"; "tap0"; "lateral0"; "merge0"; "output0"; }'); // each pyramid row beside its stage
     expect(dot).toContain("pool /64: sizes 512 → 3/location");
     const mermaid = (await renderDiagram(graph, "mmd")) as string;
     expect(mermaid).toContain("flowchart TB");

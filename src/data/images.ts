@@ -156,7 +156,8 @@ const escapeXml = (text: string) => text.replace(/[<>&"]/g, (ch) => `&#${ch.char
  */
 export function drawingSizes(image: ImageSize): { line: number; font: number } {
   const scale = Math.max(image.width, image.height) / 640;
-  return { line: Math.max(1, Math.round(2 * scale)), font: Math.max(9, Math.round(13 * scale)) };
+  // Never thinner or smaller than 2 px and 10 px, which small images (the quick start's 128 px) need.
+  return { line: Math.max(2, Math.round(2 * scale)), font: Math.max(10, Math.round(13 * scale)) };
 }
 
 /** The image as a PNG with each box outlined in its class's colour and captioned with class and score. */

@@ -30,7 +30,8 @@ export function diagramDot(graph: DiagramGraph): string {
   // The stage view's rows: each tap beside its pyramid level, as the SVG draws them.
   for (const tap of graph.nodes.filter((n) => n.part === "tap")) {
     const level = tap.id.slice("tap".length);
-    const row = [tap.id, `lateral${level}`, `merge${level}`, `output${level}`].filter((id) => graph.nodes.some((n) => n.id === id));
+    const producer = graph.edges.find((e) => e.to === tap.id && graph.nodes.some((n) => n.id === e.from && n.part === "backbone"))?.from;
+    const row = [producer, tap.id, `lateral${level}`, `merge${level}`, `output${level}`].filter((id): id is string => graph.nodes.some((n) => n.id === id));
     if (row.length > 1) out.push(`  { rank=same; ${row.map(quote).join("; ")}; }`);
   }
   for (const edge of graph.edges) {

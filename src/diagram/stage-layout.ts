@@ -13,7 +13,7 @@ import type { DiagramEdge, DiagramGraph, DiagramNode } from "./model.js";
 const ROW_GAP = 36;
 /** Between columns when no label sits in the gap. */
 const COLUMN_GAP = 24;
-const LABEL_MARGIN = 6;
+const LABEL_MARGIN = 10;
 /** The ⊕ of the top-down path. */
 const JUNCTION = 26;
 /** The longest line in a block or label, in characters; longer ones wrap at a separator. */
@@ -116,7 +116,8 @@ export function layoutStages(graph: DiagramGraph): DiagramLayout {
   for (const edge of graph.edges) {
     const [from, to] = [column.get(edge.from)!, column.get(edge.to)!];
     if (!labels.has(edge.id) || from === to || (from === "lateral" && to === "merge" && row.get(edge.from) !== row.get(edge.to))) continue;
-    gapAfter.set(from, Math.max(gapAfter.get(from)!, labelSize(edge.id).width + 2 * LABEL_MARGIN));
+    const bus = to === "head" ? COLUMN_GAP / 2 : 0; // the bus runs at the gap's far end
+    gapAfter.set(from, Math.max(gapAfter.get(from)!, labelSize(edge.id).width + 2 * LABEL_MARGIN + bus));
   }
   const columnLeft = new Map<Column, number>();
   present.reduce((left, c) => (columnLeft.set(c, left), left + columnWidth.get(c)! + gapAfter.get(c)!), 0);
