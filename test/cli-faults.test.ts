@@ -39,6 +39,9 @@ function start(args: readonly string[], shell?: string) {
   return { child, exited, stderr: () => stderr };
 }
 
+/** Each test trains in child processes: seconds on an idle machine, minutes on a busy one. */
+const TIMEOUT = 600_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function until(condition: () => boolean, child: ChildProcess, what: string, seconds = 120): Promise<void> {
   const deadline = performance.now() + seconds * 1000;
@@ -84,7 +87,7 @@ describe("interrupting a run", () => {
     const signalled = performance.now();
     const { code } = await run.exited;
     expect(code, run.stderr()).toBe(130);
-    expect(performance.now() - signalled).toBeLessThan(20_000);
+    expect(performance.now() - signalled).toBeLessThan(60_000); // one step and a checkpoint; a hang never ends
     expect(run.stderr()).toContain("SIGINT: stopping after this step with a checkpoint");
     const steps = stepsLogged(out);
     expect(steps).toEqual(upTo(steps.length));
@@ -95,7 +98,7 @@ describe("interrupting a run", () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ steps: steps.length + 1, resumedFrom: steps.length, stopped: false });
     expect(stepsLogged(out)).toEqual(upTo(steps.length + 1));
-  });
+  }, TIMEOUT);
 
   it("a second Ctrl-C quits at once and leaves the last checkpoint complete", async () => {
     const { spec, out } = runFolder();
@@ -109,7 +112,7 @@ describe("interrupting a run", () => {
     expect(steps).toEqual(upTo(steps.length));
     expect(checkpointStep(out)).toBeLessThanOrEqual(steps.length);
     expect(leftovers(out)).toEqual([]);
-  });
+  }, TIMEOUT);
 
   it("SIGTERM stops like Ctrl-C (exit 143); meanwhile a second run on the folder is refused at once", async () => {
     const { spec, out } = runFolder();
@@ -124,7 +127,7 @@ describe("interrupting a run", () => {
     const steps = stepsLogged(out);
     expect(checkpointStep(out)).toBe(steps.length);
     expect(leftovers(out)).toEqual([]);
-  });
+  }, TIMEOUT);
 
   it("SIGKILL at random moments, then --resume: the checkpoint loads and every step is logged once", async () => {
     const { spec, out } = runFolder();
@@ -148,7 +151,7 @@ describe("interrupting a run", () => {
     const evaluations = readFileSync(join(out, "metrics.jsonl"), "utf8").split("\n").filter((line) => line.includes('"type":"eval"'));
     expect(evaluations.filter((line) => line.includes(`"step":${total},`))).toHaveLength(1);
     expect(leftovers(out)).toEqual([]);
-  });
+  }, TIMEOUT);
 });
 
 describe("failures end the run with their cause", () => {
@@ -168,7 +171,7 @@ describe("failures end the run with their cause", () => {
     const resumed = detc("run", spec, "--out", out, "--resume", "--max-steps", "3");
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(stepsLogged(out)).toEqual([1, 2, 3]);
-  });
+  }, TIMEOUT);
 
   it("a truncated image met mid-run ends the run at once with exit 1, naming the file and the step", async () => {
     const { dir, out } = runFolder();
@@ -200,11 +203,11 @@ describe("failures end the run with their cause", () => {
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(new RegExp(`^detc: step 3: ${broken}: cannot decode image \\(.*\\); the last checkpoint, .* holds step 1$`, "m"));
     expect(run.stderr).not.toMatch(/\n\s+at /);
-    expect(performance.now() - started).toBeLessThan(60_000);
+    expect(performance.now() - started).toBeLessThan(120_000); // three steps; a hang never ends
     expect(checkpointStep(out)).toBe(1);
     expect(stepsLogged(out)).toEqual([1, 2]);
     expect(leftovers(out)).toEqual([]);
-  });
+  }, TIMEOUT);
 });
 
 describe("inputs are checked before any work", () => {
@@ -243,7 +246,7 @@ describe("inputs are checked before any work", () => {
     const allCrowd = detc("run", join(dir, "crowd.det"), "--out", join(dir, "crowd-run"));
     expect(allCrowd.code).toBe(1);
     expect(allCrowd.stderr).toMatch(/detc: all 1 boxes of the coco train split are crowd regions \(iscrowd 1\), which training leaves out/);
-  });
+  }, TIMEOUT);
 
   it("a fresh run refuses a folder holding another run unless --resume or --overwrite", () => {
     const { spec, out } = runFolder();
@@ -259,5 +262,5 @@ describe("inputs are checked before any work", () => {
     expect(over.stderr).toContain("note: --overwrite: removed the previous run's metrics.jsonl");
     expect(stepsLogged(out)).toEqual([1]);
     expect(leftovers(out)).toEqual([]);
-  });
+  }, TIMEOUT);
 });

@@ -39,4 +39,4 @@ it("every promise in src/ is awaited, returned or explicitly voided", () => {
     visit(source);
   }
   expect(floating).toEqual([]);
-});
+}, 300_000);

@@ -42,7 +42,7 @@ export class UnusableDatasetError extends InputError {}
 
 /**
  * Checks up front that the data can be trained and evaluated on, and says what was read:
- * `coco train: 118287 images (117266 with boxes), 860001 boxes (9 crowd) · val: …`.
+ * `coco data: train 118287 images (117266 with boxes), 860001 boxes (9 crowd) · val 5000 images, …`.
  */
 export function checkTrainingData(datasets: SpecDatasets): string {
   const describe = (dataset: DetectionDataset, role: "train" | "val") => {

@@ -213,7 +213,11 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
         throw diverged(`the loss became ${loss}`, batch.step + 1, lr);
       }
       // The weights of `step` have just given a finite loss: a checkpoint due for them is safe to write.
-      if (checkpointDue) await checkpoint(samplerState);
+      if (checkpointDue)
+        await checkpoint(samplerState).catch((error: unknown) => {
+          tf.dispose(Object.values(gradients));
+          throw error;
+        });
       sgd.step(byTfName, gradients, lr);
       step = batch.step + 1;
       const seconds = (performance.now() - started) / 1000;

@@ -1,5 +1,6 @@
 /**
- * The base of every error about a user's inputs (a dataset, a checkpoint, a results file, a run
- * folder): the CLI prints its message and exits 1, never a stack trace.
+ * The base of every error the CLI reports as a message with exit 1, never a stack trace: a user's
+ * inputs that are wrong (a dataset, a checkpoint, a results file) or a run that cannot go on
+ * (a diverging loss, a write that failed).
  */
 export class InputError extends Error {}

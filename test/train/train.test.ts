@@ -139,7 +139,7 @@ describe("training", () => {
     };
     for (const [name, tensor] of a!.variables) expect(largestDifference(b!.variables.get(name)!.data, tensor.data), name).toBeLessThan(1e-5);
     for (const [name, tensor] of a!.momentum) expect(largestDifference(b!.momentum.get(name)!.data, tensor.data), name).toBeLessThan(1e-5);
-  });
+  }, 300_000);
 
   it("stopped during an evaluation, the run keeps its checkpoint and evaluates again on resume", async () => {
     const spec = tinySpec();
@@ -155,7 +155,7 @@ describe("training", () => {
     expect(resumed).toMatchObject({ steps: 4, resumedFrom: 3, stopped: false });
     expect(evaluations().map((l) => JSON.parse(l).step)).toEqual([3, 4]);
     expect(stepLines(dir).map((r) => r.step)).toEqual([1, 2, 3, 4]);
-  });
+  }, 300_000);
 
   it("a diverging loss stops the run before its update; the last checkpoint is one whose next loss is finite", async () => {
     const dir = outDir();
@@ -169,5 +169,5 @@ describe("training", () => {
     const resumed = await trainIn(dir, "resume", spec, { maxSteps: state.step + 1 });
     expect(resumed.steps).toBe(state.step + 1);
     expect(Number.isFinite(stepLines(dir).at(-1).loss)).toBe(true);
-  });
+  }, 300_000);
 });
