@@ -189,7 +189,7 @@ class AstBuilder extends BaseVisitor {
 
   /** A flat list is one size per level: each number becomes its own ungrouped group. */
   anchorSizes(ctx: Children): AnchorSizeGroup[] {
-    const groups = nodes(ctx, "anchorSizeGroup").map((node) => this.visit(node) as AnchorSizeGroup);
+    const groups = nodes(ctx, "anchorSizeGroup").flatMap((node) => (this.visit(node) as AnchorSizeGroup | undefined) ?? []);
     const flat = tokens(ctx, "NumberLiteral").map((t): AnchorSizeGroup => {
       const size = numberLiteral(t);
       return { kind: "AnchorSizeGroup", sizes: [size], grouped: false, span: size.span };
@@ -197,7 +197,9 @@ class AstBuilder extends BaseVisitor {
     return [...groups, ...flat];
   }
 
-  anchorSizeGroup(ctx: Children): AnchorSizeGroup {
+  /** A group the parser made up in recovery, without a written `(`, was never written. */
+  anchorSizeGroup(ctx: Children): AnchorSizeGroup | undefined {
+    if (!token(ctx, "LParen")) return undefined;
     return { kind: "AnchorSizeGroup", sizes: tokens(ctx, "NumberLiteral").map((t) => numberLiteral(t)), grouped: true, span: ruleSpan(ctx) };
   }
 

@@ -14,6 +14,7 @@ import { checkSource } from "../check/index.js";
 import type { DetectorAnalysis, FeatureLevel } from "../check/analysis.js";
 import type { Severity } from "../check/diagnostic.js";
 import type { Position, Span } from "../language/ast.js";
+import { MAX_SPEC_SIZE } from "../language/index.js";
 import { format } from "../language/printer.js";
 import { Backbone, Comma, detLexer, Detector, keywords, On, Roi, Tap } from "../language/tokens.js";
 import { tapPoints } from "../zoo/tap-points.js";
@@ -31,7 +32,8 @@ const lspPosition = (p: Position) => ({ line: p.line - 1, character: p.column - 
 export const lspRange = (span: Span): Range => ({ start: lspPosition(span.start), end: lspPosition(span.end) });
 
 export function diagnostics(document: TextDocument): LspDiagnostic[] {
-  return checkSource(document.getText()).diagnostics.map((d) => ({
+  const result = checkSource(document.getText());
+  const listed = result.diagnostics.map((d): LspDiagnostic => ({
     range: lspRange(d.primary.span),
     severity: SEVERITY[d.severity],
     code: d.code,
@@ -46,6 +48,16 @@ export function diagnostics(document: TextDocument): LspDiagnostic[] {
       relatedInformation: d.secondary.map((label) => ({ location: { uri: document.uri, range: lspRange(label.span) }, message: label.message })),
     }),
   }));
+  const last = result.diagnostics.at(-1);
+  if (result.omitted === 0 || last === undefined) return listed;
+  // The problems list shows what the CLI lists; the rest are counted where the list ends.
+  const more: LspDiagnostic = {
+    range: lspRange(last.primary.span),
+    severity: DiagnosticSeverity.Information,
+    source: "detc",
+    message: `${result.omitted.toLocaleString("en-US")} more problems in this file are not listed (the first ${result.diagnostics.length} are)`,
+  };
+  return [...listed, more];
 }
 
 /** The whole document replaced by its canonical text; nothing when it is canonical or has syntax errors. */
@@ -118,6 +130,8 @@ const isStatementKeyword = (token: IToken) => STATEMENT_KEYWORDS.includes(token.
  */
 export function completions(document: TextDocument, offset: number): CompletionItem[] {
   const text = document.getText();
+  // Past the size limit the checker reads nothing, and neither does completion.
+  if (text.length > MAX_SPEC_SIZE) return [];
   const tokens = detLexer.tokenize(text.slice(0, offset)).tokens;
   const last = tokens.at(-1);
   const typing = last && (last.endOffset ?? last.startOffset) + 1 === offset && /^[\w.-]+$/.test(last.image) ? last : undefined;

@@ -26,13 +26,19 @@ export const anchorGroupsMatchLevels: Rule = {
     if (maps === 1) hint = `group the sizes in parentheses for the single map: \`sizes (${allSizes.join(", ")})\``;
     else if (flat && groups > maps) hint = `a flat list gives one size per level; write ${maps} sizes, e.g. \`sizes ${allSizes.slice(0, maps).join(", ")}\``;
     else hint = `write ${maps} size groups, one per feature map (a flat list \`sizes a, b, …\` gives one size per level)`;
+    // Surplus groups are the offending text; when groups are missing, it is the whole list.
+    const underlined = groups > maps ? anchors.sizes.slice(maps) : anchors.sizes;
+    const fpnExtra = detector.statements.fpn?.extra;
     report({
       message: `${plural(groups, "anchor size group")} for ${plural(maps, "feature map")} (${counted})`,
       primary: {
-        span: { start: anchors.sizes[0]!.span.start, end: anchors.sizes[groups - 1]!.span.end },
-        message: `${groups} ${flat ? "sizes, one level each" : "groups"}`,
+        span: { start: underlined[0]!.span.start, end: underlined.at(-1)!.span.end },
+        message: groups > maps ? `${groups - maps} more than the ${plural(maps, "feature map")}` : `${groups} ${flat ? "sizes, one level each" : "groups"}`,
       },
-      secondary: [{ span: tap.span, message: counted }],
+      secondary: [
+        { span: tap.span, message: plural(taps, "tap") },
+        ...(fpnExtra ? [{ span: fpnExtra.span, message: "one more level" }] : []),
+      ],
       expected: `${maps} groups`,
       found: `${groups}`,
       hint,
