@@ -24,7 +24,7 @@ export const ALLOW_PARTIAL_OPTION = [
 
 export const LAYOUT_OPTION = [
   "--layout <layout>",
-  `state-dict keys to write: tutorial (the seed tutorial's create_feature_extractor model) or torchvision (the stock builders')`,
+  "whose state-dict keys: tutorial (the seed tutorial's create_feature_extractor model) or torchvision (the stock builders')",
   DEFAULT_LAYOUT,
 ] as const;
 
