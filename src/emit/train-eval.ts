@@ -97,18 +97,31 @@ def coco_stats(samples, detections):
             "AR1": ar(0, 0), "AR10": ar(0, 1), "AR100": ar(0, 2), "ARs": ar(1, 2), "ARm": ar(2, 2), "ARl": ar(3, 2)}
 
 
-def evaluate(model, split, device, rank, world_size, batch_size):
+class ValidationImages(torch.utils.data.Dataset):
+    def __init__(self, split, indices):
+        self.split, self.indices = split, indices
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, item):
+        sample = self.split.samples[self.indices[item]]
+        return sample["id"], F.to_tensor(self.split.image(sample))
+
+
+def evaluate(model, split, device, rank, world_size, batch_size, workers):
     """Every process predicts every world_size-th validation image; rank 0 scores them all (others get None)."""
     model.eval()
     detections = []
-    mine = split.samples[rank::world_size]
+    images = ValidationImages(split, range(rank, len(split.samples), world_size))
+    # Its own generator: the global one holds the RPN's and box head's sampling draws, which a resumed run restores.
+    loader = torch.utils.data.DataLoader(images, batch_size=batch_size, num_workers=workers, collate_fn=collate,
+                                         worker_init_fn=quiet_worker, generator=torch.Generator())
     with torch.no_grad():
-        for start in range(0, len(mine), batch_size):
-            batch = mine[start:start + batch_size]
-            predictions = model([F.to_tensor(split.image(s)).to(device) for s in batch])
-            for sample, p in zip(batch, predictions):
+        for ids, batch in loader:
+            for image_id, p in zip(ids, model([image.to(device) for image in batch])):
                 for (x1, y1, x2, y2), score, label in zip(p["boxes"].tolist(), p["scores"].tolist(), p["labels"].tolist()):
-                    detections.append({"image_id": sample["id"], "category_id": label, "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
+                    detections.append({"image_id": image_id, "category_id": label, "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
     if world_size > 1:
         parts = [None] * world_size
         dist.all_gather_object(parts, detections)

@@ -207,6 +207,7 @@ def main():
     optimizer = torch.optim.SGD(parameter_groups(model), lr=LR, momentum=MOMENTUM)
     scaler = torch.cuda.amp.GradScaler() if args.amp else None
     trained = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world_size > 1 else model
+    # Its own generator: starting the loader draws nothing from the global one, which a resumed run restores.
     loader = torch.utils.data.DataLoader(
         TrainingImages(train_split, training), batch_sampler=StepBatches(len(training), rank, world_size, 0, total_steps),
         num_workers=args.workers, collate_fn=collate, worker_init_fn=quiet_worker, generator=torch.Generator())
@@ -241,7 +242,7 @@ def main():
         if done % CHECKPOINT_EVERY == 0 or end_of_epoch or done == total_steps or stop:
             save_checkpoint(args.out, model, optimizer, scaler, done, per_epoch, rank, world_size, device)
         if end_of_epoch or done == total_steps:
-            stats = evaluate(model, val_split, device, rank, world_size, BATCH_SIZE // world_size)
+            stats = evaluate(model, val_split, device, rank, world_size, BATCH_SIZE // world_size, args.workers)
             if rank == 0:
                 log.append({"type": "eval", "step": done, "epoch": epoch, **stats})
         if stop:
