@@ -71,7 +71,8 @@ export class GraphBuilder {
   ): Value {
     const visible = forceVisible || this.leafPath === undefined;
     const name = visible ? this.uniqueName(base) : `${base}#${this.hiddenCount++}`;
-    this.nodes.push({ name, visible, op, inputs, state });
+    // Copies: callers may keep growing the arrays they passed (DenseNet's list of features).
+    this.nodes.push({ name, visible, op, inputs: [...inputs], state: [...state] });
     return name;
   }
 
@@ -80,4 +81,12 @@ export class GraphBuilder {
     this.lastIndex.set(base, previous === undefined ? 0 : previous + 1);
     return previous === undefined ? base : `${base}_${previous + 1}`;
   }
+}
+
+/** A family's networks by name; each builds its graph on call. */
+export type NetworkTable = Readonly<Record<string, () => BackboneGraph>>;
+
+/** A family's size variants as data: one row (network name → configuration) per network. */
+export function variants<C>(build: (name: string, config: C) => BackboneGraph, rows: Readonly<Record<string, C>>): NetworkTable {
+  return Object.fromEntries(Object.entries(rows).map(([name, config]) => [name, () => build(name, config)]));
 }
