@@ -84,6 +84,10 @@ const FAMILIES: Record<string, FamilyInitialisers> = {
     linearBias: zeros,
   },
   densenet: { ...pytorchDefaults, convWeight: kaimingNormalFanIn, linearBias: zeros },
+  // trunc_normal_(a=-2, b=2) bounds absolutely, ±200σ and ±20σ: plain normals. Inception v3's
+  // auxiliary classifier (std 0.01 and 0.001) is never part of a backbone.
+  googlenet: { ...pytorchDefaults, convWeight: normal001, linearWeight: normal001 },
+  inception: { ...pytorchDefaults, convWeight: normal(() => 0.1), linearWeight: normal(() => 0.1) },
   convnext: {
     convWeight: truncNormal002,
     convBias: zeros,

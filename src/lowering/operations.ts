@@ -121,5 +121,7 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       return x;
     case "parameter":
       return { tensor: state("parameter")!, axes: identityAxes(op.shape.length) };
+    case "training_only":
+      throw new Error(`${op.module} runs only in training mode: no feature map reads it`);
   }
 }

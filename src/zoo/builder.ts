@@ -58,6 +58,19 @@ export class GraphBuilder {
     return named;
   }
 
+  /**
+   * A module that runs only in training mode (GoogLeNet's and Inception v3's auxiliary
+   * classifiers): absent from torchvision's eval-mode graph, but its weights are in the state
+   * dict, at this point of its order. `build` composes it on a scratch graph to name them; here it
+   * is one hidden step that holds them and that nothing reads.
+   */
+  trainingOnly(path: string, build: (scratch: GraphBuilder, input: Value) => unknown): void {
+    const scratch = new GraphBuilder(path);
+    build(scratch, scratch.input());
+    const state = scratch.nodes.flatMap((node) => node.state);
+    this.nodes.push({ name: `${path}#${this.hiddenCount++}`, visible: false, op: { kind: "training_only", module: path }, inputs: [], state });
+  }
+
   finish(output: Value): BackboneGraph {
     return { name: this.network, nodes: this.nodes, output };
   }

@@ -52,6 +52,8 @@ export type Operation =
   | { readonly kind: "permute"; readonly dims: readonly number[] }
   /** Dropout, StochasticDepth and Identity: no-ops in eval mode. */
   | { readonly kind: "identity"; readonly module: string }
+  /** The weights of a module that runs only in training mode (`GraphBuilder.trainingOnly`); no step reads it. */
+  | { readonly kind: "training_only"; readonly module: string }
   /** A parameter read as a value (FX `get_attr`), e.g. ConvNeXt's `layer_scale`. */
   | { readonly kind: "parameter"; readonly shape: readonly number[] };
 

@@ -14,6 +14,8 @@ import { squeezenetNetworks } from "./networks/squeezenet.js";
 import { alexnetNetworks } from "./networks/alexnet.js";
 import { mnasnetNetworks } from "./networks/mnasnet.js";
 import { densenetNetworks } from "./networks/densenet.js";
+import { googlenetNetworks } from "./networks/googlenet.js";
+import { inceptionNetworks } from "./networks/inception.js";
 
 export interface Backbone {
   readonly name: string;
@@ -35,6 +37,8 @@ const FAMILIES: readonly (readonly [string, NetworkTable])[] = [
   ["alexnet", alexnetNetworks],
   ["mnasnet", mnasnetNetworks],
   ["densenet", densenetNetworks],
+  ["googlenet", googlenetNetworks],
+  ["inception", inceptionNetworks],
 ];
 
 export const backbones: readonly Backbone[] = FAMILIES.flatMap(([family, networks]) =>

@@ -10,7 +10,10 @@ export interface NodeType {
   readonly shape: readonly number[];
   /** Cumulative stride of a spatial map; `null` once space is pooled away or flattened. */
   readonly stride: number | null;
-  /** Receptive field in input pixels (square kernels and strides in every zoo network). */
+  /**
+   * Receptive field in input pixels, vertically (kernels and strides are square in the zoo but for
+   * Inception v3's 1×n/n×1 pairs, which grow both directions alike).
+   */
   readonly receptiveField: number | null;
   /** ConvNeXt blocks permute to channels-last inside; only `nchw` steps are feature maps. */
   readonly layout: "nchw" | "nhwc" | "flat";
@@ -142,6 +145,8 @@ function inferNode(node: GraphNode, inputs: NodeType[], image: Pair): NodeType {
       return { ...x, shape: op.dims.map((d) => x.shape[d]!), layout: permutedLayout(x.layout, op.dims) };
     case "parameter":
       return { shape: op.shape, stride: null, receptiveField: null, layout: "flat" };
+    case "training_only":
+      return { shape: [], stride: null, receptiveField: null, layout: "flat" };
   }
 }
 

@@ -84,8 +84,8 @@ export interface MaxPoolOptions {
   ceilMode?: boolean;
 }
 
-/** `nn.MaxPool2d` (stride defaults to the kernel size, as in PyTorch). */
-export function maxPool2d(g: GraphBuilder, path: string, x: Value, o: MaxPoolOptions): Value {
+/** `nn.MaxPool2d` (stride defaults to the kernel size, as in PyTorch); `F.max_pool2d` when `call`. */
+export function maxPool2d(g: GraphBuilder, path: string, x: Value, o: MaxPoolOptions, call = false): Value {
   const op = {
     kind: "max_pool2d",
     kernel: pair(o.kernel),
@@ -94,7 +94,7 @@ export function maxPool2d(g: GraphBuilder, path: string, x: Value, o: MaxPoolOpt
     dilation: pair(o.dilation ?? 1),
     ceilMode: o.ceilMode ?? false,
   } as const;
-  return g.module(path, op, [x]);
+  return call ? g.call(path, "max_pool2d", op, [x]) : g.module(path, op, [x]);
 }
 
 /** `nn.AvgPool2d(kernel, stride, padding)` (stride defaults to the kernel size); `F.avg_pool2d` when `call`. */
@@ -219,4 +219,13 @@ export function squeezeExcitation(g: GraphBuilder, path: string, x: Value, o: Sq
     s = activation(g, `${path}.scale_activation`, s, o.scaleActivation ?? "sigmoid");
     return mul(g, path, s, x);
   });
+}
+
+/**
+ * `BasicConv2d` of GoogLeNet and Inception v3: conv without bias, BatchNorm with eps 0.001, then
+ * `F.relu` (a node named `<path>.relu`).
+ */
+export function basicConv2d(g: GraphBuilder, path: string, x: Value, o: Omit<Conv2dOptions, "bias">): Value {
+  const y = conv2d(g, `${path}.conv`, x, { ...o, bias: false });
+  return reluCall(g, path, batchNorm2d(g, `${path}.bn`, y, o.out, 1e-3));
 }

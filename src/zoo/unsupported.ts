@@ -24,12 +24,6 @@ export const unsupportedBackbones: readonly UnsupportedBackbone[] = [
     ["mnasnet0_5", "mobilenet_v3_small", "mnasnet1_0"],
   ),
   ...family(
-    ["googlenet", "inception_v3"],
-    "inception",
-    "not described in detc's zoo yet (its auxiliary classifiers exist only in training mode)",
-    ["resnet50", "densenet121"],
-  ),
-  ...family(
     ["swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b"],
     "swin_transformer",
     "its shifted-window attention has no TensorFlow.js lowering in detc yet",

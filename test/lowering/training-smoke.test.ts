@@ -21,6 +21,8 @@ it.each([
   ["alexnet", "features.5"],
   ["mnasnet0_5", "layers.9"],
   ["densenet121", "features.transition1"],
+  ["googlenet", "inception3b"],
+  ["inception_v3", "Mixed_5b"],
 ])("%s trains at %s: every trainable variable gets a gradient and one SGD step lowers the loss", (network, tap) => {
   const graph = findBackbone(network)!.graph();
   const backbone = lowerBackbone(graph, { taps: [resolveTap(graph, tap)!.name], trainableStages: Infinity, frozenBatchNorm: false, seed: 0 });
