@@ -6,9 +6,13 @@
  * keep only small digests of this for most networks; this names the first difference.
  *
  *     npx tsx bench/zoo-sweep.ts [NETWORK…]     # exits 1 when a network differs
+ *     npx tsx bench/zoo-sweep.ts --goldens DIR  # against goldens made earlier (make_goldens.py --full --out DIR)
+ *
+ * Making the goldens dominates (create_feature_extractor traces the model once per module path):
+ * about a minute per large network on a busy 2-core machine.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,29 +57,40 @@ function firstDifference(name: string, golden: FullGolden): string | undefined {
   return undefined;
 }
 
+/** One line per network, comparing with the goldens in `dir`. */
+function compareWith(dir: string, names: readonly string[]): { lines: string[]; failures: number } {
+  const lines: string[] = [];
+  let failures = 0;
+  for (const name of names) {
+    const golden = JSON.parse(readFileSync(join(dir, `${name}.json`), "utf8")) as FullGolden;
+    const difference = firstDifference(name, golden);
+    if (difference) failures++;
+    const sizes = Object.keys(golden.shapes).join(", ");
+    const summary = `${golden.nodes.length} nodes, ${Object.keys(golden.stateDict).length} state-dict entries, shapes at ${sizes}: identical`;
+    lines.push(`${name.padEnd(20)} ${difference ? `DIFFERS — ${difference}` : summary}`);
+  }
+  return { lines, failures };
+}
+
 export function benchZooSweep(names: readonly string[] = backbones.map((b) => b.name)): { lines: string[]; failures: number } {
   const out = mkdtempSync(join(tmpdir(), "detc-zoo-sweep-"));
   try {
     const made = spawnSync(PYTHON, ["test/fixtures/make_goldens.py", "--full", "--out", out, ...names], { cwd: root, encoding: "utf8" });
     if (made.status !== 0) throw new Error(`make_goldens.py failed:\n${made.stderr}`);
-    const lines: string[] = [];
-    let failures = 0;
-    for (const name of names) {
-      const golden = JSON.parse(readFileSync(join(out, `${name}.json`), "utf8")) as FullGolden;
-      const difference = firstDifference(name, golden);
-      if (difference) failures++;
-      const sizes = Object.keys(golden.shapes).join(", ");
-      lines.push(`${name.padEnd(20)} ${difference ? `DIFFERS — ${difference}` : `${golden.nodes.length} nodes, ${Object.keys(golden.stateDict).length} state-dict entries, shapes at ${sizes}: identical`}`);
-    }
-    return { lines, failures };
+    return compareWith(out, names);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { lines, failures } = benchZooSweep(process.argv.length > 2 ? process.argv.slice(2) : undefined);
+  const args = process.argv.slice(2);
+  const goldens = args.indexOf("--goldens");
+  const { lines, failures } =
+    goldens >= 0
+      ? compareWith(args[goldens + 1]!, readdirSync(args[goldens + 1]!).filter((f) => findBackbone(f.replace(/\.json$/, ""))).map((f) => f.replace(/\.json$/, "")))
+      : benchZooSweep(args.length > 0 ? args : undefined);
   for (const line of lines) console.log(line);
-  console.log(failures === 0 ? "every network matches torchvision" : `${failures} network(s) differ`);
+  console.log(failures === 0 ? `every network matches torchvision (${lines.length})` : `${failures} network(s) differ`);
   process.exitCode = failures === 0 ? 0 : 1;
 }
