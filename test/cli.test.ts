@@ -106,18 +106,34 @@ describe("detc taps", () => {
     expect(stdout).toMatch(/features\.16\s+│ 960\s+│ 16×12\s+│ 32/);
   });
 
+  it("a known but unsupported network says why and what to use instead", () => {
+    const { code, stderr } = detc("taps", "swin_t");
+    expect(code).toBe(2);
+    expect(stderr).toContain("swin_t cannot be a backbone: its shifted-window attention");
+    expect(stderr).toContain("use convnext_tiny");
+  });
+
   it("an unknown backbone suggests the nearest name", () => {
     const { code, stderr } = detc("taps", "resnet_50");
     expect(code).toBe(2);
-    expect(stderr).toContain("did you mean one of `resnet50`, `resnet34`");
+    expect(stderr).toContain("did you mean one of `resnet50`, ");
   });
 });
 
 describe("detc backbones", () => {
   it("lists the zoo with torchvision's parameter counts", () => {
     const list = JSON.parse(detc("backbones", "--json").stdout);
-    expect(list).toContainEqual({ name: "mobilenet_v3_large", parameters: 5483032 });
-    expect(list).toHaveLength(18);
+    expect(list).toContainEqual({
+      name: "mobilenet_v3_large",
+      family: "mobilenetv3",
+      supported: true,
+      parameters: 5483032,
+      strides: [2, 4, 8, 16, 32],
+      pretrained: "MobileNet_V3_Large_Weights.IMAGENET1K_V2",
+    });
+    // torchvision 0.14's 80 classification builders, each supported or saying why not.
+    expect(list).toHaveLength(80);
+    expect(list.find((b: { name: string }) => b.name === "vit_b_16")).toMatchObject({ supported: false, instead: ["convnext_base", "regnet_y_16gf"] });
   });
 });
 

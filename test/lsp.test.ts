@@ -126,6 +126,17 @@ describe("detc lsp", () => {
     });
   });
 
+  it("completes every zoo network's name and taps (densenet121)", async () => {
+    const text = "detector d\nbackbone dense\n";
+    await change(text);
+    const names = (await connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: positionOf(text, "dense") })) as CompletionItem[];
+    expect(names.map((i) => i.label)).toEqual(expect.arrayContaining(["densenet121", "densenet201", "squeezenet1_1", "regnet_y_128gf"]));
+    const spec = "detector d\nbackbone densenet121\ninput 512\ntap features.\nclasses 21\n";
+    await change(spec);
+    const taps = (await connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: positionOf(spec, "features.") })) as CompletionItem[];
+    expect(taps.find((i) => i.label === "features.denseblock3")?.detail).toBe("stride 16 · 1024 channels · 32×32 → features.denseblock3.cat");
+  });
+
   it("completes the chosen backbone's tap nodes with stride and channels, after a comma too", async () => {
     const text = "detector d\nbackbone resnet50\ninput 512\ntap layer2, layer3.\nclasses 21\n";
     await change(text);

@@ -53,6 +53,10 @@ const pytorchDefaults: FamilyInitialisers = {
 };
 
 const normal001 = normal(() => 0.01);
+/** `kaiming_uniform_` with its defaults (a = 0, fan_in, gain √2): U(±√(6/fan_in)). */
+const kaimingUniform = uniform((weight) => Math.sqrt(6 / fanIn(weight)));
+/** `kaiming_normal_` with its defaults (fan_in, gain √2). */
+const kaimingNormalFanIn = normal((weight) => Math.sqrt(2 / fanIn(weight)));
 
 /** Keyed by `Backbone.family` (the torchvision model file). */
 const FAMILIES: Record<string, FamilyInitialisers> = {
@@ -69,6 +73,21 @@ const FAMILIES: Record<string, FamilyInitialisers> = {
   },
   // RegNet sets only conv weights (normal, √(2/fan_out)); the SE convs keep PyTorch's default bias.
   regnet: { ...pytorchDefaults, convWeight: kaimingNormalFanOut, linearWeight: normal001, linearBias: zeros },
+  // SqueezeNet's classifier conv (normal, std 0.01) is never part of a backbone.
+  squeezenet: { ...pytorchDefaults, convWeight: kaimingUniform, convBias: zeros },
+  // AlexNet keeps PyTorch's defaults.
+  alexnet: pytorchDefaults,
+  mnasnet: {
+    convWeight: kaimingNormalFanOut,
+    convBias: zeros,
+    linearWeight: uniform((weight) => Math.sqrt(3 / weight[0]!)), // kaiming_uniform_(fan_out, sigmoid)
+    linearBias: zeros,
+  },
+  densenet: { ...pytorchDefaults, convWeight: kaimingNormalFanIn, linearBias: zeros },
+  // trunc_normal_(a=-2, b=2) bounds absolutely, ±200σ and ±20σ: plain normals. Inception v3's
+  // auxiliary classifier (std 0.01 and 0.001) is never part of a backbone.
+  googlenet: { ...pytorchDefaults, convWeight: normal001, linearWeight: normal001 },
+  inception: { ...pytorchDefaults, convWeight: normal(() => 0.1), linearWeight: normal(() => 0.1) },
   convnext: {
     convWeight: truncNormal002,
     convBias: zeros,

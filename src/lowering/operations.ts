@@ -5,7 +5,7 @@ import { activations } from "./activations.js";
 import { conv2d } from "./convolution.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
 import { batchNorm, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
-import { adaptiveAvgPool2d, maxPool2d } from "./pooling.js";
+import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "./pooling.js";
 
 export interface StepContext {
   readonly images: tf.Tensor4D;
@@ -77,6 +77,16 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       return { tensor: maxPool2d(op, channelsLast(x)), axes: CHANNELS_LAST };
     case "adaptive_avg_pool2d":
       return { tensor: adaptiveAvgPool2d(op.output, channelsLast(x)), axes: CHANNELS_LAST };
+    case "avg_pool2d":
+      return { tensor: avgPool2d(op, channelsLast(x)), axes: CHANNELS_LAST };
+    case "mean": {
+      // Reduce the physical axes holding `dims`; the kept ones keep their order, renumbered.
+      const rank = x.axes.length;
+      const reduced = op.dims.map((d) => (d < 0 ? rank + d : d));
+      const kept = x.axes.filter((logical) => !reduced.includes(logical));
+      const renumber = (logical: number) => kept.filter((k) => k < logical).length;
+      return { tensor: tf.mean(x.tensor, reduced.map((d) => physicalAxis(x, d))), axes: kept.map(renumber) };
+    }
     case "linear": {
       // Features are the logical last axis; keep any layout that already has them last.
       const rank = x.axes.length;
@@ -93,6 +103,11 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       const { a, b, axes } = broadcastTogether(x, inputs[1]!);
       return { tensor: op.kind === "add" ? tf.add(a, b) : tf.mul(a, b), axes };
     }
+    case "concat": {
+      // Every input in the first one's layout, joined along the physical axis holding `dim`.
+      const tensors = inputs.map((input) => tensorIn(input, x.axes));
+      return { tensor: tf.concat(tensors, physicalAxis(x, op.dim)), axes: x.axes };
+    }
     case "flatten": {
       // Flattening follows torch's element order, so the logical layout must be materialised.
       const rank = x.axes.length;
@@ -106,5 +121,7 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       return x;
     case "parameter":
       return { tensor: state("parameter")!, axes: identityAxes(op.shape.length) };
+    case "training_only":
+      throw new Error(`${op.module} runs only in training mode: no feature map reads it`);
   }
 }

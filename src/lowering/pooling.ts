@@ -1,8 +1,9 @@
-/** `nn.MaxPool2d` and `nn.AdaptiveAvgPool2d` on channels-last tensors, with torch's output sizes. */
+/** `nn.MaxPool2d`, `nn.AvgPool2d` and `nn.AdaptiveAvgPool2d` on channels-last tensors, with torch's output sizes. */
 import * as tf from "@tensorflow/tfjs";
 import type { Operation } from "../zoo/graph.js";
 
 type MaxPoolOp = Extract<Operation, { kind: "max_pool2d" }>;
+type AvgPoolOp = Extract<Operation, { kind: "avg_pool2d" }>;
 
 /** torch's output length, including ceil mode's rule that the last window starts inside the input. */
 function pooledLength(size: number, kernel: number, stride: number, padding: number, ceil: boolean): number {
@@ -29,6 +30,13 @@ export function maxPool2d(op: MaxPoolOp, x: tf.Tensor4D): tf.Tensor4D {
   ];
   const input = pad.some(([before, after]) => before > 0 || after > 0) ? tf.pad(x, pad, -Infinity) : x;
   return tf.maxPool(input, [...op.kernel], [...op.stride], "valid");
+}
+
+/** `nn.AvgPool2d` with `count_include_pad=True`: zero padding is part of every window's mean. */
+export function avgPool2d(op: AvgPoolOp, x: tf.Tensor4D): tf.Tensor4D {
+  const [ph, pw] = op.padding;
+  const input = ph > 0 || pw > 0 ? tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]) : x;
+  return tf.avgPool(input, [...op.kernel], [...op.stride], "valid");
 }
 
 /** torch's adaptive windows: output cell i covers [floor(i·n/out), ceil((i+1)·n/out)). */

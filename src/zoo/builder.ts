@@ -58,6 +58,19 @@ export class GraphBuilder {
     return named;
   }
 
+  /**
+   * A module that runs only in training mode (GoogLeNet's and Inception v3's auxiliary
+   * classifiers): absent from torchvision's eval-mode graph, but its weights are in the state
+   * dict, at this point of its order. `build` composes it on a scratch graph to name them; here it
+   * is one hidden step that holds them and that nothing reads.
+   */
+  trainingOnly(path: string, build: (scratch: GraphBuilder, input: Value) => unknown): void {
+    const scratch = new GraphBuilder(path);
+    build(scratch, scratch.input());
+    const state = scratch.nodes.flatMap((node) => node.state);
+    this.nodes.push({ name: `${path}#${this.hiddenCount++}`, visible: false, op: { kind: "training_only", module: path }, inputs: [], state });
+  }
+
   finish(output: Value): BackboneGraph {
     return { name: this.network, nodes: this.nodes, output };
   }
@@ -71,7 +84,8 @@ export class GraphBuilder {
   ): Value {
     const visible = forceVisible || this.leafPath === undefined;
     const name = visible ? this.uniqueName(base) : `${base}#${this.hiddenCount++}`;
-    this.nodes.push({ name, visible, op, inputs, state });
+    // Copies: callers may keep growing the arrays they passed (DenseNet's list of features).
+    this.nodes.push({ name, visible, op, inputs: [...inputs], state: [...state] });
     return name;
   }
 
@@ -80,4 +94,12 @@ export class GraphBuilder {
     this.lastIndex.set(base, previous === undefined ? 0 : previous + 1);
     return previous === undefined ? base : `${base}_${previous + 1}`;
   }
+}
+
+/** A family's networks by name; each builds its graph on call. */
+export type NetworkTable = Readonly<Record<string, () => BackboneGraph>>;
+
+/** A family's size variants as data: one row (network name → configuration) per network. */
+export function variants<C>(build: (name: string, config: C) => BackboneGraph, rows: Readonly<Record<string, C>>): NetworkTable {
+  return Object.fromEntries(Object.entries(rows).map(([name, config]) => [name, () => build(name, config)]));
 }

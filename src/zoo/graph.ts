@@ -39,13 +39,21 @@ export type Operation =
       readonly ceilMode: boolean;
     }
   | { readonly kind: "adaptive_avg_pool2d"; readonly output: Pair }
+  /** `nn.AvgPool2d` with PyTorch's defaults: zero padding counts in the mean, floor rounding. */
+  | { readonly kind: "avg_pool2d"; readonly kernel: Pair; readonly stride: Pair; readonly padding: Pair }
+  /** `x.mean(dims)` without keepdim (MNASNet's global pooling). */
+  | { readonly kind: "mean"; readonly dims: readonly number[] }
   | { readonly kind: "linear"; readonly inFeatures: number; readonly outFeatures: number; readonly bias: boolean }
   | { readonly kind: "add" }
   | { readonly kind: "mul" }
+  /** `torch.cat(inputs, dim)`: every input has the same shape but along `dim`. */
+  | { readonly kind: "concat"; readonly dim: number }
   | { readonly kind: "flatten"; readonly startDim: number }
   | { readonly kind: "permute"; readonly dims: readonly number[] }
   /** Dropout, StochasticDepth and Identity: no-ops in eval mode. */
   | { readonly kind: "identity"; readonly module: string }
+  /** The weights of a module that runs only in training mode (`GraphBuilder.trainingOnly`); no step reads it. */
+  | { readonly kind: "training_only"; readonly module: string }
   /** A parameter read as a value (FX `get_attr`), e.g. ConvNeXt's `layer_scale`. */
   | { readonly kind: "parameter"; readonly shape: readonly number[] };
 

@@ -1,14 +1,21 @@
 /**
  * The backbone zoo: every supported classification network, described once.
- * Adding a network is adding a description file and a line here.
+ * A size variant is a row of its family's table; a family is a file and a line here.
  */
+import type { NetworkTable } from "./builder.js";
 import type { BackboneGraph } from "./graph.js";
-import { vgg11, vgg16, vgg16_bn } from "./networks/vgg.js";
-import { resnet18, resnet34, resnet50, resnet101, resnext50_32x4d, wide_resnet50_2 } from "./networks/resnet.js";
-import { mobilenet_v2, mobilenet_v3_large, mobilenet_v3_small } from "./networks/mobilenet.js";
-import { efficientnet_b0, efficientnet_b3, efficientnet_v2_s } from "./networks/efficientnet.js";
-import { regnet_x_400mf, regnet_y_400mf } from "./networks/regnet.js";
-import { convnext_tiny } from "./networks/convnext.js";
+import { vggNetworks } from "./networks/vgg.js";
+import { resnetNetworks } from "./networks/resnet.js";
+import { mobilenetV2Networks, mobilenetV3Networks } from "./networks/mobilenet.js";
+import { efficientnetNetworks } from "./networks/efficientnet.js";
+import { regnetNetworks } from "./networks/regnet.js";
+import { convnextNetworks } from "./networks/convnext.js";
+import { squeezenetNetworks } from "./networks/squeezenet.js";
+import { alexnetNetworks } from "./networks/alexnet.js";
+import { mnasnetNetworks } from "./networks/mnasnet.js";
+import { densenetNetworks } from "./networks/densenet.js";
+import { googlenetNetworks } from "./networks/googlenet.js";
+import { inceptionNetworks } from "./networks/inception.js";
 
 export interface Backbone {
   readonly name: string;
@@ -17,31 +24,29 @@ export interface Backbone {
   readonly graph: () => BackboneGraph;
 }
 
-const entry = (family: string, build: () => BackboneGraph, name: string): Backbone => {
-  let cached: BackboneGraph | undefined;
-  return { name, family, graph: () => (cached ??= build()) };
-};
-
-export const backbones: readonly Backbone[] = [
-  entry("vgg", vgg11, "vgg11"),
-  entry("vgg", vgg16, "vgg16"),
-  entry("vgg", vgg16_bn, "vgg16_bn"),
-  entry("resnet", resnet18, "resnet18"),
-  entry("resnet", resnet34, "resnet34"),
-  entry("resnet", resnet50, "resnet50"),
-  entry("resnet", resnet101, "resnet101"),
-  entry("resnet", resnext50_32x4d, "resnext50_32x4d"),
-  entry("resnet", wide_resnet50_2, "wide_resnet50_2"),
-  entry("mobilenetv2", mobilenet_v2, "mobilenet_v2"),
-  entry("mobilenetv3", mobilenet_v3_large, "mobilenet_v3_large"),
-  entry("mobilenetv3", mobilenet_v3_small, "mobilenet_v3_small"),
-  entry("efficientnet", efficientnet_b0, "efficientnet_b0"),
-  entry("efficientnet", efficientnet_b3, "efficientnet_b3"),
-  entry("efficientnet", efficientnet_v2_s, "efficientnet_v2_s"),
-  entry("regnet", regnet_x_400mf, "regnet_x_400mf"),
-  entry("regnet", regnet_y_400mf, "regnet_y_400mf"),
-  entry("convnext", convnext_tiny, "convnext_tiny"),
+/** torchvision family (its model file's name) → its networks. */
+const FAMILIES: readonly (readonly [string, NetworkTable])[] = [
+  ["vgg", vggNetworks],
+  ["resnet", resnetNetworks],
+  ["mobilenetv2", mobilenetV2Networks],
+  ["mobilenetv3", mobilenetV3Networks],
+  ["efficientnet", efficientnetNetworks],
+  ["regnet", regnetNetworks],
+  ["convnext", convnextNetworks],
+  ["squeezenet", squeezenetNetworks],
+  ["alexnet", alexnetNetworks],
+  ["mnasnet", mnasnetNetworks],
+  ["densenet", densenetNetworks],
+  ["googlenet", googlenetNetworks],
+  ["inception", inceptionNetworks],
 ];
+
+export const backbones: readonly Backbone[] = FAMILIES.flatMap(([family, networks]) =>
+  Object.entries(networks).map(([name, build]): Backbone => {
+    let cached: BackboneGraph | undefined;
+    return { name, family, graph: () => (cached ??= build()) };
+  }),
+);
 
 export function findBackbone(name: string): Backbone | undefined {
   return backbones.find((b) => b.name === name);

@@ -10,7 +10,10 @@ export interface NodeType {
   readonly shape: readonly number[];
   /** Cumulative stride of a spatial map; `null` once space is pooled away or flattened. */
   readonly stride: number | null;
-  /** Receptive field in input pixels (square kernels and strides in every zoo network). */
+  /**
+   * Receptive field in input pixels, vertically (kernels and strides are square in the zoo but for
+   * Inception v3's 1×n/n×1 pairs, which grow both directions alike).
+   */
   readonly receptiveField: number | null;
   /** ConvNeXt blocks permute to channels-last inside; only `nchw` steps are feature maps. */
   readonly layout: "nchw" | "nhwc" | "flat";
@@ -81,6 +84,12 @@ function inferNode(node: GraphNode, inputs: NodeType[], image: Pair): NodeType {
       return spatial(node, x, op.outChannels, op.kernel, op.stride, op.padding, op.dilation, false);
     case "max_pool2d":
       return spatial(node, x, x.shape[1]!, op.kernel, op.stride, op.padding, op.dilation, op.ceilMode);
+    case "avg_pool2d":
+      return spatial(node, x, x.shape[1]!, op.kernel, op.stride, op.padding, [1, 1], false);
+    case "mean": {
+      const dims = new Set(op.dims.map((d) => (d < 0 ? x.shape.length + d : d)));
+      return { shape: x.shape.filter((_, i) => !dims.has(i)), stride: null, receptiveField: null, layout: "flat" };
+    }
     case "adaptive_avg_pool2d":
       return {
         shape: [x.shape[0]!, x.shape[1]!, op.output[0], op.output[1]],
@@ -113,6 +122,20 @@ function inferNode(node: GraphNode, inputs: NodeType[], image: Pair): NodeType {
         receptiveField: fields.length > 0 ? Math.max(...fields) : null,
       };
     }
+    case "concat": {
+      const dim = op.dim < 0 ? x.shape.length + op.dim : op.dim;
+      for (const other of inputs)
+        if (other.shape.length !== x.shape.length || other.shape.some((d, i) => i !== dim && d !== x.shape[i]))
+          throw new ShapeError(`${node.name}: cannot concatenate [${x.shape}] with [${other.shape}] along dimension ${dim}`);
+      const strides = inputs.map((i) => i.stride).filter((s): s is number => s !== null);
+      const fields = inputs.map((i) => i.receptiveField).filter((s): s is number => s !== null);
+      return {
+        layout: x.layout,
+        shape: x.shape.map((d, i) => (i === dim ? inputs.reduce((sum, input) => sum + input.shape[i]!, 0) : d)),
+        stride: strides.length === inputs.length ? Math.max(...strides) : null,
+        receptiveField: fields.length === inputs.length ? Math.max(...fields) : null,
+      };
+    }
     case "flatten": {
       const kept = x.shape.slice(0, op.startDim);
       const folded = x.shape.slice(op.startDim).reduce((a, b) => a * b, 1);
@@ -122,6 +145,8 @@ function inferNode(node: GraphNode, inputs: NodeType[], image: Pair): NodeType {
       return { ...x, shape: op.dims.map((d) => x.shape[d]!), layout: permutedLayout(x.layout, op.dims) };
     case "parameter":
       return { shape: op.shape, stride: null, receptiveField: null, layout: "flat" };
+    case "training_only":
+      return { shape: [], stride: null, receptiveField: null, layout: "flat" };
   }
 }
 

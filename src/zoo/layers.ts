@@ -84,8 +84,8 @@ export interface MaxPoolOptions {
   ceilMode?: boolean;
 }
 
-/** `nn.MaxPool2d` (stride defaults to the kernel size, as in PyTorch). */
-export function maxPool2d(g: GraphBuilder, path: string, x: Value, o: MaxPoolOptions): Value {
+/** `nn.MaxPool2d` (stride defaults to the kernel size, as in PyTorch); `F.max_pool2d` when `call`. */
+export function maxPool2d(g: GraphBuilder, path: string, x: Value, o: MaxPoolOptions, call = false): Value {
   const op = {
     kind: "max_pool2d",
     kernel: pair(o.kernel),
@@ -94,7 +94,19 @@ export function maxPool2d(g: GraphBuilder, path: string, x: Value, o: MaxPoolOpt
     dilation: pair(o.dilation ?? 1),
     ceilMode: o.ceilMode ?? false,
   } as const;
-  return g.module(path, op, [x]);
+  return call ? g.call(path, "max_pool2d", op, [x]) : g.module(path, op, [x]);
+}
+
+/** `nn.AvgPool2d(kernel, stride, padding)` (stride defaults to the kernel size); `F.avg_pool2d` when `call`. */
+export function avgPool2d(
+  g: GraphBuilder,
+  path: string,
+  x: Value,
+  o: { kernel: number; stride?: number; padding?: number },
+  call = false,
+): Value {
+  const op = { kind: "avg_pool2d", kernel: pair(o.kernel), stride: pair(o.stride ?? o.kernel), padding: pair(o.padding ?? 0) } as const;
+  return call ? g.call(path, "avg_pool2d", op, [x]) : g.module(path, op, [x]);
 }
 
 export function adaptiveAvgPool2d(g: GraphBuilder, path: string, x: Value, output: number | Pair): Value {
@@ -122,12 +134,27 @@ export function flatten(g: GraphBuilder, scope: string, x: Value, startDim = 1):
   return g.call(scope, "flatten", { kind: "flatten", startDim }, [x]);
 }
 
+/** `x.mean(dims)` called in the forward of the module at `scope`. */
+export function mean(g: GraphBuilder, scope: string, x: Value, dims: readonly number[]): Value {
+  return g.call(scope, "mean", { kind: "mean", dims }, [x]);
+}
+
+/** `F.relu(x)` called in the forward of the module at `scope`. */
+export function reluCall(g: GraphBuilder, scope: string, x: Value): Value {
+  return g.call(scope, "relu", { kind: "activation", fn: "relu" }, [x]);
+}
+
 export function add(g: GraphBuilder, scope: string, a: Value, b: Value): Value {
   return g.call(scope, "add", { kind: "add" }, [a, b]);
 }
 
 export function mul(g: GraphBuilder, scope: string, a: Value, b: Value): Value {
   return g.call(scope, "mul", { kind: "mul" }, [a, b]);
+}
+
+/** `torch.cat(inputs, dim)` called in the forward of the module at `scope`. */
+export function cat(g: GraphBuilder, scope: string, inputs: readonly Value[], dim = 1): Value {
+  return g.call(scope, "cat", { kind: "concat", dim }, inputs);
 }
 
 /** `x.permute(dims)` / `torch.permute(x, dims)` called in the forward of the module at `scope`. */
@@ -192,4 +219,13 @@ export function squeezeExcitation(g: GraphBuilder, path: string, x: Value, o: Sq
     s = activation(g, `${path}.scale_activation`, s, o.scaleActivation ?? "sigmoid");
     return mul(g, path, s, x);
   });
+}
+
+/**
+ * `BasicConv2d` of GoogLeNet and Inception v3: conv without bias, BatchNorm with eps 0.001, then
+ * `F.relu` (a node named `<path>.relu`).
+ */
+export function basicConv2d(g: GraphBuilder, path: string, x: Value, o: Omit<Conv2dOptions, "bias">): Value {
+  const y = conv2d(g, `${path}.conv`, x, { ...o, bias: false });
+  return reluCall(g, path, batchNorm2d(g, `${path}.bn`, y, o.out, 1e-3));
 }

@@ -5,6 +5,7 @@ import { backbones, findBackbone } from "../../zoo/index.js";
 import { countParameters } from "../../zoo/graph.js";
 import { ShapeError } from "../../zoo/infer.js";
 import { tapPoints, type TapPoint } from "../../zoo/tap-points.js";
+import { findUnsupportedBackbone, unsupportedBackbones } from "../../zoo/unsupported.js";
 import { didYouMean, suggestionList } from "../../check/suggest.js";
 import { UsageError, writeJson } from "../io.js";
 import { colors, thousands } from "../style.js";
@@ -18,8 +19,11 @@ export function parseInputSize(text: string): [number, number] {
 
 function backboneTaps(name: string, input: [number, number]): { parameters: number; taps: TapPoint[] } {
   const backbone = findBackbone(name);
+  const unsupported = findUnsupportedBackbone(name);
+  if (unsupported) throw new UsageError(`${name} cannot be a backbone: ${unsupported.reason}; use ${unsupported.instead.join(", ")} instead`);
   if (!backbone) {
-    const hint = didYouMean(suggestionList(name, backbones.map((b) => b.name))) ?? "run `detc backbones` to list them";
+    const names = [...backbones, ...unsupportedBackbones].map((b) => b.name);
+    const hint = didYouMean(suggestionList(name, names)) ?? "run `detc backbones` to list them";
     throw new UsageError(`unknown backbone "${name}": ${hint}`);
   }
   const graph = backbone.graph();

@@ -1,5 +1,5 @@
 /** torchvision `models/convnext.py`: ConvNeXt. */
-import { GraphBuilder, type Value } from "../builder.js";
+import { GraphBuilder, variants, type Value } from "../builder.js";
 import type { BackboneGraph } from "../graph.js";
 import {
   activation,
@@ -91,10 +91,13 @@ function convnext(name: string, blockSetting: readonly CNBlockConfig[]): Backbon
   return g.finish(x);
 }
 
-export const convnext_tiny = () =>
-  convnext("convnext_tiny", [
-    { inputChannels: 96, outChannels: 192, numLayers: 3 },
-    { inputChannels: 192, outChannels: 384, numLayers: 3 },
-    { inputChannels: 384, outChannels: 768, numLayers: 9 },
-    { inputChannels: 768, outChannels: null, numLayers: 3 },
-  ]);
+/** torchvision's four `CNBlockConfig`s from the stage widths and depths. */
+const blockSetting = (widths: readonly number[], depths: readonly number[]): CNBlockConfig[] =>
+  depths.map((numLayers, k) => ({ inputChannels: widths[k]!, outChannels: widths[k + 1] ?? null, numLayers }));
+
+export const convnextNetworks = variants(convnext, {
+  convnext_tiny: blockSetting([96, 192, 384, 768], [3, 3, 9, 3]),
+  convnext_small: blockSetting([96, 192, 384, 768], [3, 3, 27, 3]),
+  convnext_base: blockSetting([128, 256, 512, 1024], [3, 3, 27, 3]),
+  convnext_large: blockSetting([192, 384, 768, 1536], [3, 3, 27, 3]),
+});

@@ -1,5 +1,5 @@
 /** torchvision `models/efficientnet.py`: EfficientNet (MBConv) and EfficientNetV2 (FusedMBConv + MBConv). */
-import { GraphBuilder, type Value } from "../builder.js";
+import { GraphBuilder, variants, type Value } from "../builder.js";
 import type { BackboneGraph } from "../graph.js";
 import {
   adaptiveAvgPool2d,
@@ -21,6 +21,11 @@ interface StageConfig {
   inputChannels: number;
   outChannels: number;
   numLayers: number;
+}
+
+interface BatchNormSettings {
+  eps: number;
+  momentum: number;
 }
 
 /** `_MBConvConfig.adjust_channels`. */
@@ -67,13 +72,13 @@ function residual(g: GraphBuilder, path: string, result: Value, input: Value, cn
   return add(g, path, result, input);
 }
 
-function mbconv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, eps: number): Value {
+function mbconv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, norm: BatchNormSettings): Value {
   const expanded = adjustChannels(cnf.inputChannels, cnf.expandRatio);
   let layer = 0;
   const next = () => `${path}.block.${layer++}`;
   let y = x;
   if (expanded !== cnf.inputChannels)
-    y = conv2dNormActivation(g, next(), y, { in: cnf.inputChannels, out: expanded, kernel: 1, activation: "silu", eps });
+    y = conv2dNormActivation(g, next(), y, { in: cnf.inputChannels, out: expanded, kernel: 1, activation: "silu", ...norm });
   y = conv2dNormActivation(g, next(), y, {
     in: expanded,
     out: expanded,
@@ -81,15 +86,15 @@ function mbconv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, eps: 
     stride: cnf.stride,
     groups: expanded,
     activation: "silu",
-    eps,
+    ...norm,
   });
   const squeeze = Math.max(1, Math.floor(cnf.inputChannels / 4));
   y = squeezeExcitation(g, next(), y, { in: expanded, squeeze, activation: "silu" });
-  y = conv2dNormActivation(g, next(), y, { in: expanded, out: cnf.outChannels, kernel: 1, activation: null, eps });
+  y = conv2dNormActivation(g, next(), y, { in: expanded, out: cnf.outChannels, kernel: 1, activation: null, ...norm });
   return residual(g, path, y, x, cnf);
 }
 
-function fusedMBConv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, eps: number): Value {
+function fusedMBConv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, norm: BatchNormSettings): Value {
   const expanded = adjustChannels(cnf.inputChannels, cnf.expandRatio);
   let y: Value;
   if (expanded !== cnf.inputChannels) {
@@ -100,9 +105,9 @@ function fusedMBConv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, 
       kernel: cnf.kernel,
       stride: cnf.stride,
       activation: "silu",
-      eps,
+      ...norm,
     });
-    y = conv2dNormActivation(g, `${path}.block.1`, y, { in: expanded, out: cnf.outChannels, kernel: 1, activation: null, eps });
+    y = conv2dNormActivation(g, `${path}.block.1`, y, { in: expanded, out: cnf.outChannels, kernel: 1, activation: null, ...norm });
   } else {
     y = conv2dNormActivation(g, `${path}.block.0`, x, {
       in: cnf.inputChannels,
@@ -110,7 +115,7 @@ function fusedMBConv(g: GraphBuilder, path: string, x: Value, cnf: StageConfig, 
       kernel: cnf.kernel,
       stride: cnf.stride,
       activation: "silu",
-      eps,
+      ...norm,
     });
   }
   return residual(g, path, y, x, cnf);
@@ -120,23 +125,27 @@ interface EfficientNetConfig {
   stages: readonly StageConfig[];
   /** `None` in torchvision for V1: then 4 × the last stage's channels. */
   lastChannel?: number;
-  /** BatchNorm eps: PyTorch's 1e-5, except V2 which passes `partial(nn.BatchNorm2d, eps=1e-03)`. */
+  /**
+   * The norm layer torchvision passes: PyTorch's BatchNorm2d (eps 1e-5, momentum 0.1) but for
+   * B5–B7 (`eps=0.001, momentum=0.01`) and V2 (`eps=1e-03`).
+   */
   eps?: number;
+  momentum?: number;
 }
 
 function efficientnet(name: string, config: EfficientNetConfig): BackboneGraph {
   const g = new GraphBuilder(name);
-  const eps = config.eps ?? 1e-5;
+  const norm = { eps: config.eps ?? 1e-5, momentum: config.momentum ?? 0.1 };
   const stages = config.stages;
   let x = g.input();
   const firstChannels = stages[0]!.inputChannels;
-  x = conv2dNormActivation(g, "features.0", x, { in: 3, out: firstChannels, kernel: 3, stride: 2, activation: "silu", eps });
+  x = conv2dNormActivation(g, "features.0", x, { in: 3, out: firstChannels, kernel: 3, stride: 2, activation: "silu", ...norm });
   stages.forEach((stage, index) => {
     for (let i = 0; i < stage.numLayers; i++) {
       // Blocks after a stage's first take its output width and stride 1.
       const cnf = i === 0 ? stage : { ...stage, inputChannels: stage.outChannels, stride: 1 };
       const path = `features.${index + 1}.${i}`;
-      x = cnf.block === "mbconv" ? mbconv(g, path, x, cnf, eps) : fusedMBConv(g, path, x, cnf, eps);
+      x = cnf.block === "mbconv" ? mbconv(g, path, x, cnf, norm) : fusedMBConv(g, path, x, cnf, norm);
     }
   });
   const lastInput = stages[stages.length - 1]!.outChannels;
@@ -146,7 +155,7 @@ function efficientnet(name: string, config: EfficientNetConfig): BackboneGraph {
     out: lastOutput,
     kernel: 1,
     activation: "silu",
-    eps,
+    ...norm,
   });
   x = adaptiveAvgPool2d(g, "avgpool", x, 1);
   x = flatten(g, "", x);
@@ -170,10 +179,19 @@ function efficientnetV1Stages(widthMult: number, depthMult: number): StageConfig
   ];
 }
 
-export const efficientnet_b0 = () => efficientnet("efficientnet_b0", { stages: efficientnetV1Stages(1.0, 1.0) });
-export const efficientnet_b3 = () => efficientnet("efficientnet_b3", { stages: efficientnetV1Stages(1.2, 1.4) });
-export const efficientnet_v2_s = () =>
-  efficientnet("efficientnet_v2_s", {
+/** B5–B7's `partial(nn.BatchNorm2d, eps=0.001, momentum=0.01)`. */
+const B5_NORM = { eps: 1e-3, momentum: 0.01 } as const;
+
+export const efficientnetNetworks = variants(efficientnet, {
+  efficientnet_b0: { stages: efficientnetV1Stages(1.0, 1.0) },
+  efficientnet_b1: { stages: efficientnetV1Stages(1.0, 1.1) },
+  efficientnet_b2: { stages: efficientnetV1Stages(1.1, 1.2) },
+  efficientnet_b3: { stages: efficientnetV1Stages(1.2, 1.4) },
+  efficientnet_b4: { stages: efficientnetV1Stages(1.4, 1.8) },
+  efficientnet_b5: { stages: efficientnetV1Stages(1.6, 2.2), ...B5_NORM },
+  efficientnet_b6: { stages: efficientnetV1Stages(1.8, 2.6), ...B5_NORM },
+  efficientnet_b7: { stages: efficientnetV1Stages(2.0, 3.1), ...B5_NORM },
+  efficientnet_v2_s: {
     stages: [
       fusedMBConvConfig(1, 3, 1, 24, 24, 2),
       fusedMBConvConfig(4, 3, 2, 24, 48, 4),
@@ -184,4 +202,31 @@ export const efficientnet_v2_s = () =>
     ],
     lastChannel: 1280,
     eps: 1e-3,
-  });
+  },
+  efficientnet_v2_m: {
+    stages: [
+      fusedMBConvConfig(1, 3, 1, 24, 24, 3),
+      fusedMBConvConfig(4, 3, 2, 24, 48, 5),
+      fusedMBConvConfig(4, 3, 2, 48, 80, 5),
+      mbconvConfig(4, 3, 2, 80, 160, 7),
+      mbconvConfig(6, 3, 1, 160, 176, 14),
+      mbconvConfig(6, 3, 2, 176, 304, 18),
+      mbconvConfig(6, 3, 1, 304, 512, 5),
+    ],
+    lastChannel: 1280,
+    eps: 1e-3,
+  },
+  efficientnet_v2_l: {
+    stages: [
+      fusedMBConvConfig(1, 3, 1, 32, 32, 4),
+      fusedMBConvConfig(4, 3, 2, 32, 64, 7),
+      fusedMBConvConfig(4, 3, 2, 64, 96, 7),
+      mbconvConfig(4, 3, 2, 96, 192, 10),
+      mbconvConfig(6, 3, 1, 192, 224, 19),
+      mbconvConfig(6, 3, 2, 224, 384, 25),
+      mbconvConfig(6, 3, 1, 384, 640, 7),
+    ],
+    lastChannel: 1280,
+    eps: 1e-3,
+  },
+});

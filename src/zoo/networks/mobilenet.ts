@@ -1,5 +1,5 @@
 /** torchvision `models/mobilenetv2.py` and `models/mobilenetv3.py`. */
-import { GraphBuilder, type Value } from "../builder.js";
+import { GraphBuilder, type NetworkTable, type Value } from "../builder.js";
 import type { Activation, BackboneGraph } from "../graph.js";
 import {
   adaptiveAvgPool2d,
@@ -60,7 +60,7 @@ function invertedResidualV2(
   return stride === 1 && inp === oup ? add(g, path, x, y) : y;
 }
 
-export function mobilenet_v2(): BackboneGraph {
+function mobilenet_v2(): BackboneGraph {
   const g = new GraphBuilder("mobilenet_v2");
   const lastChannel = 1280;
   let x = conv2dNormActivation(g, "features.0", g.input(), { in: 3, out: 32, kernel: 3, stride: 2, activation: "relu6" });
@@ -224,5 +224,9 @@ function mobilenetV3(name: string, setting: readonly BneckConfig[], lastChannel:
   return g.finish(x);
 }
 
-export const mobilenet_v3_large = () => mobilenetV3("mobilenet_v3_large", V3_LARGE, 1280);
-export const mobilenet_v3_small = () => mobilenetV3("mobilenet_v3_small", V3_SMALL, 1024);
+export const mobilenetV2Networks: NetworkTable = { mobilenet_v2 };
+
+export const mobilenetV3Networks: NetworkTable = {
+  mobilenet_v3_large: () => mobilenetV3("mobilenet_v3_large", V3_LARGE, 1280),
+  mobilenet_v3_small: () => mobilenetV3("mobilenet_v3_small", V3_SMALL, 1024),
+};

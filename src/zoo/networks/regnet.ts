@@ -1,5 +1,5 @@
 /** torchvision `models/regnet.py`: RegNetX and RegNetY (ResBottleneckBlock, SimpleStemIN). */
-import { GraphBuilder, type Value } from "../builder.js";
+import { GraphBuilder, variants, type Value } from "../builder.js";
 import type { BackboneGraph } from "../graph.js";
 import {
   activation,
@@ -154,6 +154,21 @@ function regnet(name: string, params: RegNetParams): BackboneGraph {
   return g.finish(x);
 }
 
-export const regnet_y_400mf = () =>
-  regnet("regnet_y_400mf", { depth: 16, w0: 48, wA: 27.89, wM: 2.09, groupWidth: 8, seRatio: 0.25 });
-export const regnet_x_400mf = () => regnet("regnet_x_400mf", { depth: 22, w0: 24, wA: 24.48, wM: 2.54, groupWidth: 16 });
+/** The arguments each builder passes to `BlockParams.from_init_params`. */
+export const regnetNetworks = variants(regnet, {
+  regnet_y_400mf: { depth: 16, w0: 48, wA: 27.89, wM: 2.09, groupWidth: 8, seRatio: 0.25 },
+  regnet_y_800mf: { depth: 14, w0: 56, wA: 38.84, wM: 2.4, groupWidth: 16, seRatio: 0.25 },
+  regnet_y_1_6gf: { depth: 27, w0: 48, wA: 20.71, wM: 2.65, groupWidth: 24, seRatio: 0.25 },
+  regnet_y_3_2gf: { depth: 21, w0: 80, wA: 42.63, wM: 2.66, groupWidth: 24, seRatio: 0.25 },
+  regnet_y_8gf: { depth: 17, w0: 192, wA: 76.82, wM: 2.19, groupWidth: 56, seRatio: 0.25 },
+  regnet_y_16gf: { depth: 18, w0: 200, wA: 106.23, wM: 2.48, groupWidth: 112, seRatio: 0.25 },
+  regnet_y_32gf: { depth: 20, w0: 232, wA: 115.89, wM: 2.53, groupWidth: 232, seRatio: 0.25 },
+  regnet_y_128gf: { depth: 27, w0: 456, wA: 160.83, wM: 2.52, groupWidth: 264, seRatio: 0.25 },
+  regnet_x_400mf: { depth: 22, w0: 24, wA: 24.48, wM: 2.54, groupWidth: 16 },
+  regnet_x_800mf: { depth: 16, w0: 56, wA: 35.73, wM: 2.28, groupWidth: 16 },
+  regnet_x_1_6gf: { depth: 18, w0: 80, wA: 34.01, wM: 2.25, groupWidth: 24 },
+  regnet_x_3_2gf: { depth: 25, w0: 88, wA: 26.31, wM: 2.25, groupWidth: 48 },
+  regnet_x_8gf: { depth: 23, w0: 80, wA: 49.56, wM: 2.88, groupWidth: 120 },
+  regnet_x_16gf: { depth: 22, w0: 216, wA: 55.59, wM: 2.1, groupWidth: 128 },
+  regnet_x_32gf: { depth: 23, w0: 320, wA: 69.86, wM: 2.0, groupWidth: 168 },
+});

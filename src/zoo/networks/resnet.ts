@@ -1,5 +1,5 @@
 /** torchvision `models/resnet.py`: ResNet, ResNeXt and Wide ResNet. */
-import { GraphBuilder, type Value } from "../builder.js";
+import { GraphBuilder, variants, type Value } from "../builder.js";
 import type { BackboneGraph } from "../graph.js";
 import { activation, adaptiveAvgPool2d, add, batchNorm2d, conv2d, flatten, linear, maxPool2d } from "../layers.js";
 
@@ -82,11 +82,15 @@ function resnet(name: string, config: ResNetConfig): BackboneGraph {
   return g.finish(x);
 }
 
-export const resnet18 = () => resnet("resnet18", { block: "basic", layers: [2, 2, 2, 2] });
-export const resnet34 = () => resnet("resnet34", { block: "basic", layers: [3, 4, 6, 3] });
-export const resnet50 = () => resnet("resnet50", { block: "bottleneck", layers: [3, 4, 6, 3] });
-export const resnet101 = () => resnet("resnet101", { block: "bottleneck", layers: [3, 4, 23, 3] });
-export const resnext50_32x4d = () =>
-  resnet("resnext50_32x4d", { block: "bottleneck", layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4 });
-export const wide_resnet50_2 = () =>
-  resnet("wide_resnet50_2", { block: "bottleneck", layers: [3, 4, 6, 3], widthPerGroup: 128 });
+export const resnetNetworks = variants(resnet, {
+  resnet18: { block: "basic", layers: [2, 2, 2, 2] },
+  resnet34: { block: "basic", layers: [3, 4, 6, 3] },
+  resnet50: { block: "bottleneck", layers: [3, 4, 6, 3] },
+  resnet101: { block: "bottleneck", layers: [3, 4, 23, 3] },
+  resnet152: { block: "bottleneck", layers: [3, 8, 36, 3] },
+  resnext50_32x4d: { block: "bottleneck", layers: [3, 4, 6, 3], groups: 32, widthPerGroup: 4 },
+  resnext101_32x8d: { block: "bottleneck", layers: [3, 4, 23, 3], groups: 32, widthPerGroup: 8 },
+  resnext101_64x4d: { block: "bottleneck", layers: [3, 4, 23, 3], groups: 64, widthPerGroup: 4 },
+  wide_resnet50_2: { block: "bottleneck", layers: [3, 4, 6, 3], widthPerGroup: 128 },
+  wide_resnet101_2: { block: "bottleneck", layers: [3, 4, 23, 3], widthPerGroup: 128 },
+});

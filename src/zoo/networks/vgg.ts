@@ -1,5 +1,5 @@
 /** torchvision `models/vgg.py`: VGG with and without batch normalisation. */
-import { GraphBuilder, type Value } from "../builder.js";
+import { GraphBuilder, variants, type Value } from "../builder.js";
 import type { BackboneGraph } from "../graph.js";
 import { activation, adaptiveAvgPool2d, batchNorm2d, conv2d, flatten, identity, linear, maxPool2d } from "../layers.js";
 
@@ -8,7 +8,9 @@ type VggConfig = readonly (number | "M")[];
 
 const cfgs = {
   A: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+  B: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
   D: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+  E: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 } as const satisfies Record<string, VggConfig>;
 
 /** `make_layers`: one flat `features` Sequential, so every conv, BN, ReLU and pool is `features.<i>`. */
@@ -28,7 +30,7 @@ function makeLayers(g: GraphBuilder, x: Value, cfg: VggConfig, batchNorm: boolea
   return x;
 }
 
-function vgg(name: string, cfg: VggConfig, batchNorm: boolean): BackboneGraph {
+function vgg(name: string, [cfg, batchNorm]: readonly [VggConfig, boolean]): BackboneGraph {
   const g = new GraphBuilder(name);
   let x = makeLayers(g, g.input(), cfg, batchNorm);
   x = adaptiveAvgPool2d(g, "avgpool", x, 7);
@@ -43,6 +45,13 @@ function vgg(name: string, cfg: VggConfig, batchNorm: boolean): BackboneGraph {
   return g.finish(x);
 }
 
-export const vgg11 = () => vgg("vgg11", cfgs.A, false);
-export const vgg16 = () => vgg("vgg16", cfgs.D, false);
-export const vgg16_bn = () => vgg("vgg16_bn", cfgs.D, true);
+export const vggNetworks = variants(vgg, {
+  vgg11: [cfgs.A, false],
+  vgg11_bn: [cfgs.A, true],
+  vgg13: [cfgs.B, false],
+  vgg13_bn: [cfgs.B, true],
+  vgg16: [cfgs.D, false],
+  vgg16_bn: [cfgs.D, true],
+  vgg19: [cfgs.E, false],
+  vgg19_bn: [cfgs.E, true],
+});
