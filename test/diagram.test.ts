@@ -188,15 +188,18 @@ describe("detc diagram", () => {
   });
 });
 
-/** Every example, and an FPN detector over stride 8, 16 and 32 of every zoo network (tapped by module path where there is one). */
+/** Every example, and an FPN detector over the three coarsest strides of every zoo network (tapped by module path where there is one). */
 function everyDetector(): [string, string][] {
   const examples = readdirSync(join(root, "examples"))
     .filter((f) => f.endsWith(".det"))
     .map((f): [string, string] => [f, readFileSync(join(root, "examples", f), "utf8")]);
   const zoo = backbones.map((b): [string, string] => {
     const points = tapPoints(b.graph(), [800, 800]);
-    const taps = [8, 16, 32].map((stride) => points.filter((p) => p.stride === stride).sort((x, y) => x.node.split(".").length - y.node.split(".").length)[0]!.node);
-    return [b.name, `detector d\nbackbone ${b.name}\ntap ${taps.join(", ")}\nfpn 256 extra maxpool\nanchors sizes 32, 64, 128, 256 ratios 0.5, 1.0, 2.0\nclasses 21\n`];
+    // The three coarsest strides the network reaches (8, 16 and 32 for most; AlexNet and SqueezeNet stop earlier).
+    const strides = [...new Set(points.map((p) => p.stride))].sort((x, y) => x - y).slice(-3);
+    const taps = strides.map((stride) => points.filter((p) => p.stride === stride).sort((x, y) => x.node.split(".").length - y.node.split(".").length)[0]!.node);
+    const sizes = [32, 64, 128, 256].slice(0, taps.length + 1);
+    return [b.name, `detector d\nbackbone ${b.name}\ntap ${taps.join(", ")}\nfpn 256 extra maxpool\nanchors sizes ${sizes.join(", ")} ratios 0.5, 1.0, 2.0\nclasses 21\n`];
   });
   return [...examples, ...zoo];
 }

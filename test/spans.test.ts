@@ -17,6 +17,7 @@ const CASES: Record<string, { source: string; underlined: string; occurrence?: n
   E003: { source: base("tap layer3", "classes 21", "classes 3"), underlined: "classes 3" },
   E004: { source: `${base("tap layer3", "classes 21")}${base("tap layer3", "classes 21")}`, underlined: "d", occurrence: 2 },
   E005: { source: detector("backbone resnet50 trainable 6", "tap layer3", "classes 21"), underlined: "6" },
+  E006: { source: detector("backbone resnet50 batch_norm_eps -0.5", "tap layer3", "classes 21"), underlined: "-0.5" },
   E010: { source: detector("backbone resnet5", "tap layer3", "classes 21"), underlined: "resnet5" },
   E011: { source: base("tap layer9", "classes 21"), underlined: "layer9" },
   E012: { source: base("tap layer3, layer3.5.relu_2", "classes 21"), underlined: "layer3.5.relu_2" },

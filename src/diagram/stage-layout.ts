@@ -12,7 +12,7 @@ import type { DiagramEdge, DiagramGraph, DiagramNode } from "./model.js";
 /** Between rows: room for a label on a vertical edge. */
 const ROW_GAP = 36;
 /** Between columns when no label sits in the gap. */
-const COLUMN_GAP = 24;
+const COLUMN_GAP = 20;
 const LABEL_MARGIN = 10;
 /** The ⊕ of the top-down path. */
 const JUNCTION = 26;
