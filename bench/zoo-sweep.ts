@@ -35,9 +35,11 @@ interface FullGolden {
 function firstDifference(name: string, golden: FullGolden): string | undefined {
   const graph = findBackbone(name)!.graph();
   const nodes = nodeNames(graph);
-  const nodeIndex = nodes.findIndex((n, i) => n !== golden.nodes[i]);
-  if (nodeIndex >= 0 || nodes.length !== golden.nodes.length)
-    return `node ${nodeIndex >= 0 ? nodeIndex : Math.min(nodes.length, golden.nodes.length)}: ours ${nodes[nodeIndex] ?? "(none)"}, torchvision ${golden.nodes[nodeIndex] ?? "(none)"}`;
+  const mismatch = nodes.findIndex((n, i) => n !== golden.nodes[i]);
+  // One list may be a prefix of the other: then they part where the shorter ends.
+  const at = mismatch >= 0 ? mismatch : Math.min(nodes.length, golden.nodes.length);
+  if (mismatch >= 0 || nodes.length !== golden.nodes.length)
+    return `node ${at}: ours ${nodes[at] ?? "(none)"}, torchvision ${golden.nodes[at] ?? "(none)"}`;
   const parameters = countParameters(graph.nodes);
   if (parameters !== golden.parameters) return `parameters: ours ${parameters}, torchvision ${golden.parameters}`;
   const ours = stateEntries(graph.nodes).map((e) => `${e.key}:${e.shape.join(",")}`);
@@ -86,10 +88,9 @@ export function benchZooSweep(names: readonly string[] = backbones.map((b) => b.
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const args = process.argv.slice(2);
   const goldens = args.indexOf("--goldens");
-  const { lines, failures } =
-    goldens >= 0
-      ? compareWith(args[goldens + 1]!, readdirSync(args[goldens + 1]!).filter((f) => findBackbone(f.replace(/\.json$/, ""))).map((f) => f.replace(/\.json$/, "")))
-      : benchZooSweep(args.length > 0 ? args : undefined);
+  const dir = args[goldens + 1]!;
+  const inDir = () => readdirSync(dir).map((f) => f.replace(/\.json$/, "")).filter((name) => findBackbone(name));
+  const { lines, failures } = goldens >= 0 ? compareWith(dir, inDir()) : benchZooSweep(args.length > 0 ? args : undefined);
   for (const line of lines) console.log(line);
   console.log(failures === 0 ? `every network matches torchvision (${lines.length})` : `${failures} network(s) differ`);
   process.exitCode = failures === 0 ? 0 : 1;

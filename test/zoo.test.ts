@@ -51,6 +51,8 @@ const REQUIRED = [
   "regnet_y_32gf", "regnet_y_128gf", "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf",
   "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf",
   "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
+  "squeezenet1_0", "squeezenet1_1", "alexnet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
+  "densenet121", "densenet161", "densenet169", "densenet201", "googlenet", "inception_v3",
 ];
 
 it("the zoo has every required network", () => {
@@ -84,6 +86,11 @@ describe("every torchvision classification network", () => {
   });
 });
 
+/** Every BatchNorm2d's distinct (eps, momentum) per network, from torchvision (`make_goldens.py batch-norms`). */
+const BATCH_NORMS: Record<string, [number, number][]> = JSON.parse(
+  readFileSync(new URL("./fixtures/zoo/batch-norms.json", import.meta.url), "utf8"),
+);
+
 const stateDict = (graph: BackboneGraph) => stateEntries(graph.nodes).map((e) => [e.key, [...e.shape]] as const);
 
 describe.each(backbones.map((b) => [b.name, b] as const))("%s matches torchvision", (name, backbone) => {
@@ -92,6 +99,11 @@ describe.each(backbones.map((b) => [b.name, b] as const))("%s matches torchvisio
 
   it("has torchvision's parameter count", () => {
     expect(countParameters(graph.nodes)).toBe(expected.parameters);
+  });
+
+  it("has torchvision's batch-norm eps and momentum", () => {
+    const ours = new Set(graph.nodes.flatMap((n) => (n.op.kind === "batch_norm" ? [`${n.op.eps},${n.op.momentum}`] : [])));
+    expect([...ours].sort()).toEqual(BATCH_NORMS[name]!.map(([eps, momentum]) => `${eps},${momentum}`).sort());
   });
 
   it("resolves module paths as create_feature_extractor does", () => {

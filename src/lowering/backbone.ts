@@ -29,7 +29,8 @@ export interface LoweringOptions {
   readonly frozenBatchNorm: boolean;
   /**
    * Every batch norm's eps (the spec's `batch_norm_eps`), whether frozen or trained; undefined
-   * keeps the network's own (torchvision's: 1e-3 for MobileNetV3 and EfficientNetV2, else 1e-5).
+   * keeps the network's own (torchvision's: 1e-3 for MobileNetV3, EfficientNet B5–B7 and V2,
+   * GoogLeNet and Inception v3, else 1e-5).
    */
   readonly batchNormEps?: number;
   /** Seeds the random initial values. */

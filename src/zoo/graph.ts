@@ -150,8 +150,8 @@ export function countParameters(nodes: readonly GraphNode[]): number {
 
 /**
  * The eps the network's batch norms have as torchvision builds it: PyTorch's 1e-5, but 1e-3 for
- * MobileNetV3 and EfficientNetV2 (their `partial(nn.BatchNorm2d, eps=…)`). Undefined for a
- * network without batch norm (vgg16, convnext).
+ * MobileNetV3, EfficientNet B5–B7 and V2 (their `partial(nn.BatchNorm2d, eps=…)`) and GoogLeNet and
+ * Inception v3 (`BasicConv2d`). Undefined for a network without batch norm (vgg16, convnext).
  */
 export function ownBatchNormEps(graph: BackboneGraph): number | undefined {
   const norm = graph.nodes.find((node) => node.op.kind === "batch_norm");

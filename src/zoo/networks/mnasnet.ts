@@ -23,7 +23,16 @@ const STACKS = [
 ] as const;
 
 /** `_InvertedResidual`: 1×1 expand, depthwise k×k, 1×1 project, in the Sequential `layers`. */
-function invertedResidual(g: GraphBuilder, path: string, x: Value, inCh: number, outCh: number, kernel: number, stride: number, expansion: number): Value {
+function invertedResidual(
+  g: GraphBuilder,
+  path: string,
+  x: Value,
+  inCh: number,
+  outCh: number,
+  kernel: number,
+  stride: number,
+  expansion: number,
+): Value {
   const mid = inCh * expansion;
   const at = (i: number) => `${path}.layers.${i}`;
   let y = conv2d(g, at(0), x, { in: inCh, out: mid, kernel: 1, bias: false });
