@@ -122,15 +122,14 @@ describe("formatting", () => {
   const detectors = (n: number) =>
     Array.from({ length: n }, (_, i) => `# detector ${i}\ndetector d${i}  # its name\nbackbone resnet50\ntap layer3  # the tap\nclasses 21\n`).join("\n");
 
-  it("takes time linear in the number of detectors and comments", () => {
-    const measure = (n: number) => {
-      const { file } = parse(detectors(n));
-      return Math.min(...[0, 1, 2].map(() => timed(() => print(file))[1]));
-    };
-    measure(500);
-    const [small, large] = [measure(1_000), measure(8_000)];
-    // 8× the input: a linear printer takes about 8× as long, a quadratic one 64×.
-    expect(large / small).toBeLessThan(24);
+  it("prints 10 000 commented detectors in a fraction of a second", () => {
+    const { file, problems } = parse(detectors(10_000));
+    expect(problems).toEqual([]);
+    const [text, ms] = timed(() => print(file));
+    expect(text.split("\n")).toHaveLength(60_000);
+    // Attaching each comment by scanning every line took 14.5 s for 2 000 such detectors (issue
+    // 14), and grows with the square; one pass takes ~0.1 s, with room here for a busy machine.
+    expect(ms).toBeLessThan(3_000);
   });
 });
 

@@ -46,7 +46,7 @@ function frame(source: string, label: Label, color: boolean): string {
   const from = lines.some((l) => l.length > MAX_FRAME_WIDTH) ? Math.max(0, start.column - 1 - MAX_FRAME_WIDTH / 3) : 0;
   const shift = from > 0 ? 1 : 0; // the "…" that stands for what is cut on the left
   const cut = (line: string) =>
-    `${from > 0 ? "…" : ""}${line.slice(from, from + MAX_FRAME_WIDTH)}${line.length > from + MAX_FRAME_WIDTH ? "…" : ""}`;
+    line.length <= from ? "" : `${from > 0 ? "…" : ""}${line.slice(from, from + MAX_FRAME_WIDTH)}${line.length > from + MAX_FRAME_WIDTH ? "…" : ""}`;
   const column = (c: number, line: number) => Math.min(Math.max(c - from + shift, 1), cut(lines[line - first] ?? "").length + 1);
   // Line separators the lexer reads as spaces would start new lines in the frame.
   const excerpt = lines.map(cut).join("\n").replace(/[\u2028\u2029]/g, " ");

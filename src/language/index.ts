@@ -34,11 +34,11 @@ export function parse(text: string): ParseResult {
     ...errors.map((error) => parsingProblem(error, tokens, text)),
   ]);
   const strings = tokens.filter((token) => token.tokenType === StringLiteral && read(token.startOffset)).flatMap(stringProblems);
-  const stopped: SyntaxProblem[] = stop
-    ? [{ message: `detc stopped reading here after ${grouped(MAX_SYNTAX_ERRORS)} syntax errors; fix the ones above first`, span: { start: stop, end: stop } }]
-    : [];
-  const problems = [...nesting, ...skipped, ...strings, ...structureProblems, ...stopped].filter((p) => read(p.span.start.offset) || stopped.includes(p));
+  const problems = [...nesting, ...skipped, ...strings, ...structureProblems].filter((p) => read(p.span.start.offset));
   problems.sort((a, b) => a.span.start.offset - b.span.start.offset);
+  if (stop) {
+    problems.push({ message: `detc stopped reading here after ${grouped(MAX_SYNTAX_ERRORS)} syntax errors; fix the ones above first`, span: { start: stop, end: stop } });
+  }
   return { file, problems, ...(stop && { stoppedAt: stop }) };
 }
 

@@ -131,9 +131,9 @@ function renderHuman(files: readonly CheckedFile[], c: Colors): string {
   }
   const status =
     errors > 0
-      ? c.red(`${errors} error${errors === 1 ? "" : "s"}`)
+      ? c.red(`${thousands(errors)} error${errors === 1 ? "" : "s"}`)
       : c.green(`ok`);
-  out.push(`${status}${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""} in ${files.length} file${files.length === 1 ? "" : "s"}`);
+  out.push(`${status}${warnings > 0 ? `, ${thousands(warnings)} warning${warnings === 1 ? "" : "s"}` : ""} in ${files.length} file${files.length === 1 ? "" : "s"}`);
   return out.join("\n") + "\n";
 }
 
@@ -159,5 +159,10 @@ export function githubAnnotation(d: Diagnostic, path: string): string {
 }
 
 function renderGithub(files: readonly CheckedFile[]): string {
-  return files.flatMap(({ path, result }) => result.diagnostics.map((d) => githubAnnotation(d, path) + "\n")).join("");
+  return files
+    .flatMap(({ path, result }) => [
+      ...result.diagnostics.map((d) => githubAnnotation(d, path) + "\n"),
+      ...(result.omitted > 0 ? [`::notice file=${escapeProperty(path)}::${result.omitted} more problems are not listed (run detc check ${escapeData(path)})\n`] : []),
+    ])
+    .join("");
 }
