@@ -2,8 +2,10 @@
  * The training progress line. On a terminal it redraws one line in place, cut to the terminal's
  * width so it never wraps; anywhere else (a pipe, a log file, CI) it prints plain lines, at most one
  * every `plainEveryMs` unless told otherwise. It has no timer of its own: it draws when told, so
- * nothing of it can keep the process alive after the run ends or fails.
+ * nothing of it can keep the process alive after the run ends or fails. With `--quiet` it draws nothing.
  */
+import { isQuiet } from "./output.js";
+
 export class ProgressLine {
   private drawn = false;
   private lastPlain = -Infinity;
@@ -15,6 +17,7 @@ export class ProgressLine {
 
   /** `always`: print this one even off a terminal (the first and last step, say). */
   update(text: string, always = false): void {
+    if (isQuiet()) return;
     if (this.stream.isTTY) {
       const width = Math.max(20, (this.stream.columns || 80) - 1);
       this.stream.write(`\r${text.length > width ? text.slice(0, width - 1) + "…" : text}\x1b[K`);
