@@ -9,6 +9,9 @@ import { isQuiet } from "./output.js";
 export class ProgressLine {
   private drawn = false;
   private lastPlain = -Infinity;
+  private text = "";
+  /** A resized terminal re-wraps the line drawn for the old width: draw it again for the new one. */
+  private readonly redraw = () => this.draw();
 
   constructor(
     private readonly stream: NodeJS.WriteStream,
@@ -19,9 +22,10 @@ export class ProgressLine {
   update(text: string, always = false): void {
     if (isQuiet()) return;
     if (this.stream.isTTY) {
-      const width = Math.max(20, (this.stream.columns || 80) - 1);
-      this.stream.write(`\r${text.length > width ? text.slice(0, width - 1) + "…" : text}\x1b[K`);
+      this.text = text;
+      if (!this.drawn) this.stream.on("resize", this.redraw);
       this.drawn = true;
+      this.draw();
     } else if (always || performance.now() - this.lastPlain >= this.plainEveryMs) {
       this.stream.write(text + "\n");
       this.lastPlain = performance.now();
@@ -30,8 +34,17 @@ export class ProgressLine {
 
   /** Ends the line being redrawn, so that what is printed next starts a line of its own. */
   end(): void {
-    if (this.drawn) this.stream.write("\n");
+    if (this.drawn) {
+      this.stream.write("\n");
+      this.stream.off("resize", this.redraw);
+    }
     this.drawn = false;
+  }
+
+  private draw(): void {
+    const width = Math.max(20, (this.stream.columns || 80) - 1);
+    const text = this.text;
+    this.stream.write(`\r${text.length > width ? text.slice(0, width - 1) + "…" : text}\x1b[K`);
   }
 }
 
