@@ -11,8 +11,7 @@ import { diagramGraph, placeDiagram, renderDiagram, type Detail } from "../src/d
 import { SEVERITY_COLOUR } from "../src/diagram/svg.js";
 import { MAX_PNG_SIDE, PNG_DENSITY, pngScale } from "../src/diagram/png.js";
 import { FONT_SIZE } from "../src/diagram/layout.js";
-import { backbones } from "../src/zoo/index.js";
-import { tapPoints } from "../src/zoo/tap-points.js";
+import { zooDetectors } from "./support/zoo-detectors.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = inject("cli");
@@ -188,20 +187,12 @@ describe("detc diagram", () => {
   });
 });
 
-/** Every example, and an FPN detector over the three coarsest strides of every zoo network (tapped by module path where there is one). */
+/** Every example, and an FPN detector over the three coarsest strides of every zoo network. */
 function everyDetector(): [string, string][] {
   const examples = readdirSync(join(root, "examples"))
     .filter((f) => f.endsWith(".det"))
     .map((f): [string, string] => [f, readFileSync(join(root, "examples", f), "utf8")]);
-  const zoo = backbones.map((b): [string, string] => {
-    const points = tapPoints(b.graph(), [800, 800]);
-    // The three coarsest strides the network reaches (8, 16 and 32 for most; AlexNet and SqueezeNet stop earlier).
-    const strides = [...new Set(points.map((p) => p.stride))].sort((x, y) => x - y).slice(-3);
-    const taps = strides.map((stride) => points.filter((p) => p.stride === stride).sort((x, y) => x.node.split(".").length - y.node.split(".").length)[0]!.node);
-    const sizes = [32, 64, 128, 256].slice(0, taps.length + 1);
-    return [b.name, `detector d\nbackbone ${b.name}\ntap ${taps.join(", ")}\nfpn 256 extra maxpool\nanchors sizes ${sizes.join(", ")} ratios 0.5, 1.0, 2.0\nclasses 21\n`];
-  });
-  return [...examples, ...zoo];
+  return [...examples, ...zooDetectors().map(([name, , source]): [string, string] => [name, source])];
 }
 
 type Segment = readonly [readonly [number, number], readonly [number, number]];

@@ -1,10 +1,12 @@
-/** The training progress line: redrawn in place on a terminal and cut to its width, plain lines elsewhere. */
+/** The training progress line: redrawn in place on a terminal, cut to its width and redrawn on resize; plain lines elsewhere. */
+import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { formatDuration, ProgressLine } from "../src/cli/progress.js";
 
 function stream(isTTY: boolean, columns?: number) {
   const written: string[] = [];
-  return { written, stream: { isTTY, columns, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream };
+  const out = Object.assign(new EventEmitter(), { isTTY, columns, write: (text: string) => written.push(text) });
+  return { written, stream: out as unknown as NodeJS.WriteStream };
 }
 
 describe("the progress line", () => {
@@ -27,6 +29,19 @@ describe("the progress line", () => {
     line.end();
     line.end();
     expect(written).toEqual([`\r${"y".repeat(38)}…\x1b[K`, "\rshort\x1b[K", "\n"]);
+  });
+
+  it("draws itself again, fitted to the new width, when the terminal is resized, until it ends", () => {
+    const written: string[] = [];
+    const terminal = Object.assign(new EventEmitter(), { isTTY: true, columns: 40, write: (text: string) => written.push(text) });
+    const line = new ProgressLine(terminal as unknown as NodeJS.WriteStream);
+    line.update("z".repeat(100));
+    terminal.columns = 30;
+    terminal.emit("resize");
+    line.end();
+    terminal.emit("resize");
+    expect(written).toEqual([`\r${"z".repeat(38)}…\x1b[K`, `\r${"z".repeat(28)}…\x1b[K`, "\n"]);
+    expect(terminal.listenerCount("resize")).toBe(0);
   });
 
   it("formats the time left", () => {

@@ -2,6 +2,7 @@
 import type { BackendSelection } from "../engine/backend.js";
 import { ENGINE_CHOICES, isEngineChoice } from "../engine/engines.js";
 import { UsageError } from "./io.js";
+import { isQuiet } from "./output.js";
 
 export const BACKEND_OPTION = ["--backend <engine>", `engine: ${ENGINE_CHOICES.join(", ")}`, "auto"] as const;
 
@@ -16,7 +17,7 @@ export async function startEngine(choice: string, quiet: boolean): Promise<Backe
     if (error instanceof EngineUnavailableError) throw new UsageError(error.message);
     throw error;
   }
-  if (!quiet) {
+  if (!quiet && !isQuiet()) {
     const active = selection.attempts.find((a) => a.outcome === "active");
     process.stderr.write(`engine: ${selection.engine}${active ? ` (${active.detail})` : ""}\n`);
   }

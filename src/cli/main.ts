@@ -17,6 +17,8 @@ import { registerRun } from "./commands/run.js";
 import { registerSummary } from "./commands/summary.js";
 import { registerTaps } from "./commands/taps.js";
 import { UsageError } from "./io.js";
+import { setQuiet } from "./output.js";
+import { chooseColor } from "./style.js";
 import { SpecError } from "./spec.js";
 import { InputError } from "../util/input-error.js";
 import { isWasmOutOfMemory, WASM_OUT_OF_MEMORY_HINT } from "../engine/engines.js";
@@ -27,8 +29,20 @@ const program = new Command("detc")
       "list a backbone's tap points, and train, evaluate and run the detector in TensorFlow.js.",
   )
   .version("0.1.0")
+  .option("--quiet", "print results only (errors and warnings still print)")
+  .option("--verbose", "let TensorFlow's own log lines through too")
+  .option("--color", "colour the output even off a terminal")
+  .option("--no-color", "never colour the output (as NO_COLOR does)")
   .showHelpAfterError("(run with --help for usage)")
-  .exitOverride();
+  .exitOverride()
+  .hook("preAction", () => {
+    const global = program.opts<{ quiet?: boolean; verbose?: boolean; color?: boolean }>();
+    if (global.quiet && global.verbose) throw new UsageError("--quiet and --verbose exclude each other");
+    setQuiet(global.quiet === true);
+    chooseColor(global.color);
+    // The engine reads this when it loads (src/engine/backend.ts): below 2 it keeps TensorFlow's lines.
+    if (global.verbose) process.env.TF_CPP_MIN_LOG_LEVEL = "0";
+  });
 
 registerCheck(program);
 registerTaps(program);

@@ -1,10 +1,12 @@
 /**
  * Image files in and out, through sharp (libvips; prebuilt binaries come with the npm package).
  *
- * Dataset decoding matches what torchvision's datasets feed the model: PIL's `Image.open(...).convert("RGB")`
- * — stored pixel orientation (EXIF rotation is *not* applied, since COCO and VOC annotate the stored
- * pixels), grey expanded to RGB, alpha dropped without compositing. Photos given to `detc predict`
- * are decoded as people see them instead (upright, transparency on white): {@link decodePhoto}.
+ * Every image is turned upright by its EXIF orientation, in datasets as in `detc predict`, so that
+ * `detc eval` and `detc predict` see the same pixels of the same file. Annotation tools (CVAT, Label
+ * Studio, browsers since 2020) show a photo upright, so that is what its boxes describe; detectron2
+ * reads datasets the same way (torchvision's PIL reader does not: the one place detc differs from it).
+ * Otherwise dataset decoding matches PIL's `convert("RGB")`: grey expanded, alpha dropped without
+ * compositing. Photos for `detc predict` have transparency composited on white: {@link decodePhoto}.
  */
 import { access } from "node:fs/promises";
 import sharp, { type Sharp } from "sharp";
@@ -59,11 +61,12 @@ export async function checkImageFiles(
 }
 
 /**
- * Decodes a JPEG/PNG (or anything else libvips reads) to 8-bit RGB. With `expected`, also checks the
- * file's size against the annotation's, since boxes of a differently sized image would be wrong.
+ * Decodes a JPEG/PNG (or anything else libvips reads) to 8-bit RGB, upright. With `expected`, also
+ * checks the upright size against the annotation's, since boxes of a differently sized image would
+ * be wrong: a sideways phone photo annotated on its stored pixels fails here rather than silently.
  */
 export async function decodeImageFile(file: string, expected?: ImageSize): Promise<RgbImage> {
-  return decode(sharp(file).removeAlpha(), file, expected);
+  return decode(sharp(file).autoOrient().removeAlpha(), file, expected);
 }
 
 /** What a transparent pixel of a photo shows: the page a PNG with alpha is usually seen on. */
@@ -72,8 +75,7 @@ export const PHOTO_BACKGROUND = "#ffffff";
 /**
  * Decodes an image as people see it, for `detc predict`: turned upright by its EXIF orientation (a
  * portrait phone photo is stored sideways with a tag saying so), transparency composited on
- * {@link PHOTO_BACKGROUND}. Boxes found on it are in the upright image's pixels. Datasets keep
- * {@link decodeImageFile}'s stored pixels, which is what their annotations describe.
+ * {@link PHOTO_BACKGROUND}. Boxes found on it are in the upright image's pixels, as in datasets.
  */
 export async function decodePhoto(file: string): Promise<RgbImage> {
   return decode(sharp(file).autoOrient().flatten({ background: PHOTO_BACKGROUND }), file);
@@ -93,10 +95,15 @@ async function decode(pipeline: Sharp, file: string, expected?: ImageSize): Prom
     throw new DatasetError(file, undefined, `decoded to ${info.channels} channels, expected RGB`);
   }
   if (expected !== undefined && (info.width !== expected.width || info.height !== expected.height)) {
+    const sideways = info.width === expected.height && info.height === expected.width;
     throw new DatasetError(
       file,
       undefined,
-      `image is ${info.width}×${info.height} but its annotation says ${expected.width}×${expected.height}`,
+      `image is ${info.width}×${info.height} but its annotation says ${expected.width}×${expected.height}` +
+        (sideways
+          ? " (turned a quarter: if its EXIF orientation tag turns it, the annotation was made on the stored pixels; " +
+            "reset the tag, \`exiftool -Orientation=1 -n FILE\`, so that it is shown as it was annotated)"
+          : ""),
     );
   }
   // sharp hands back a Buffer, whose slice() shares memory; a plain Uint8Array behaves as typed arrays do.

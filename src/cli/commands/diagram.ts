@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { checkSource } from "../../check/index.js";
 import { sourceName, UsageError } from "../io.js";
 import { readSpec } from "../spec.js";
+import { say } from "../output.js";
 
 interface DiagramOptions {
   output?: string;
@@ -65,6 +66,6 @@ export function registerDiagram(program: Command): void {
       }
       const problems = graph.nodes.flatMap((n) => n.problems).length + graph.edges.flatMap((e) => e.problems).length + graph.unplaced.length;
       if (problems > 0) process.stderr.write(`detc: drew ${problems} problem${problems === 1 ? "" : "s"} on the diagram; \`detc check ${name}\` explains them\n`);
-      if (options.output) process.stderr.write(`wrote ${options.output}${note}\n`);
+      if (options.output) say(`wrote ${options.output}${note}`);
     });
 }

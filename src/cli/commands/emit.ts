@@ -9,6 +9,7 @@ import { emitTrainScript } from "../../emit/train-script.js";
 import { UsageError } from "../io.js";
 import { loadSpec, readSpec } from "../spec.js";
 import { LAYOUT_OPTION, parseLayout } from "../weights-options.js";
+import { say } from "../output.js";
 
 /** Spec paths are relative to the spec's folder; the generated code resolves them against its own. */
 function relocatePaths(spec: DetectorSpec, specDir: string, outDir: string): DetectorSpec {
@@ -77,6 +78,6 @@ export function registerEmit(program: Command): void {
         writeFileSync(script, emitTrainScript(relocated.spec, moduleName));
         written.push(script);
       }
-      process.stderr.write(`wrote ${written.join(" and ")}\n`);
+      say(`wrote ${written.join(" and ")}`);
     });
 }

@@ -5,6 +5,7 @@ import { readText, requireFile, UsageError, writeJson } from "../io.js";
 import { loadSpec } from "../spec.js";
 import { colors } from "../style.js";
 import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
+import { say } from "../output.js";
 
 const STATS = ["AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"] as const;
 const LABELS: Record<(typeof STATS)[number], string> = {
@@ -106,7 +107,7 @@ export async function loadModel(
       restoreVariables(weights, model.variables(), readCheckpoint(weights).variables);
     } else {
       const { formatWeightsReport, initialiseWeights } = await import("../../weights/load-weights.js");
-      for (const report of initialiseWeights(model, initial)) process.stderr.write(formatWeightsReport(report) + "\n");
+      for (const report of initialiseWeights(model, initial)) say(formatWeightsReport(report));
     }
   } catch (error) {
     model.dispose();

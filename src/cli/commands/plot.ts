@@ -5,6 +5,7 @@ import type { Command } from "commander";
 import { curvesSvg } from "../../diagram/curves.js";
 import { MetricsLog } from "../../train/metrics-log.js";
 import { UsageError } from "../io.js";
+import { say } from "../output.js";
 
 /** The curves of the run in `runDir`, as SVG or (by `output`'s extension) PNG, written to `output`. */
 export async function writeCurves(runDir: string, output: string): Promise<void> {
@@ -32,6 +33,6 @@ export function registerPlot(program: Command): void {
       const extension = extname(options.output).toLowerCase();
       if (extension !== ".svg" && extension !== ".png") throw new UsageError(`cannot plot to ${options.output}: use .svg or .png`);
       await writeCurves(runDir, options.output);
-      process.stderr.write(`wrote ${options.output}\n`);
+      say(`wrote ${options.output}`);
     });
 }

@@ -10,6 +10,7 @@ import { loadSpec } from "../spec.js";
 import { writeCurves } from "./plot.js";
 import { colors } from "../style.js";
 import { ALLOW_PARTIAL_OPTION } from "../weights-options.js";
+import { say } from "../output.js";
 
 interface RunOptions {
   out?: string;
@@ -76,7 +77,7 @@ export function registerRun(program: Command): void {
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       try {
-        for (const note of folder.notes) process.stderr.write(`note: ${note}\n`);
+        for (const note of folder.notes) say(`note: ${note}`);
         await startEngine(options.backend, false);
         const { checkTrainingData, loadSpecDatasets } = await import("../../train/datasets.js");
         const { summarizeWarnings } = await import("../../data/dataset.js");
@@ -85,7 +86,7 @@ export function registerRun(program: Command): void {
         const datasets = await loadSpecDatasets(spec, dir);
         const warnings = [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)];
         for (const warning of summarizeWarnings(warnings)) process.stderr.write(`warning: ${warning}\n`);
-        process.stderr.write(checkTrainingData(datasets) + "\n");
+        say(checkTrainingData(datasets));
 
         const c = colors(process.stderr);
         const started = performance.now();
@@ -97,7 +98,7 @@ export function registerRun(program: Command): void {
           init: options.init,
           allowPartial: options.allowPartial,
           signal: stop.signal,
-          onWeightsLoaded: (report) => process.stderr.write(formatWeightsReport(report) + "\n"),
+          onWeightsLoaded: (report) => say(formatWeightsReport(report)),
           onStep: (p) => {
             firstStep ??= p.step - 1;
             const eta = ((performance.now() - started) / 1000 / (p.step - firstStep)) * (p.totalSteps - p.step);
@@ -111,9 +112,7 @@ export function registerRun(program: Command): void {
           onEvaluation: (e) => progress.update(`eval  ${progressBar(e.done, e.total)} ${e.done}/${e.total} images · epoch ${e.epoch + 1}`, e.done === e.total),
           onEvaluated: (e) => {
             progress.end();
-            process.stderr.write(
-              `${c.bold(`epoch ${e.epoch + 1}`)} · step ${e.step} · AP ${e.AP.toFixed(3)} · AP50 ${c.bold(e.AP50.toFixed(3))} · AP75 ${e.AP75.toFixed(3)} · VOC AP50 ${e.VOC_AP50.toFixed(3)}\n`,
-            );
+            say(`${c.bold(`epoch ${e.epoch + 1}`)} · step ${e.step} · AP ${e.AP.toFixed(3)} · AP50 ${c.bold(e.AP50.toFixed(3))} · AP75 ${e.AP75.toFixed(3)} · VOC AP50 ${e.VOC_AP50.toFixed(3)}`);
           },
         });
         progress.end();
