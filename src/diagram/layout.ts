@@ -6,6 +6,7 @@
 import elkBundle from "elkjs/lib/elk.bundled.js";
 import type { ELK as ElkEngine, ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js";
 import type { DiagramEdge, DiagramGraph, DiagramNode, Problem } from "./model.js";
+import { InputError } from "../util/input-error.js";
 
 /** The bundle is CommonJS whose `module.exports` is the constructor; its typings call it `default`. */
 const ELK = elkBundle as unknown as new () => ElkEngine;
@@ -108,7 +109,16 @@ export async function layoutDiagram(graph: DiagramGraph): Promise<DiagramLayout>
       }),
     ),
   };
-  const placed = await new ELK().layout(elkGraph);
+  const placed = await new ELK()
+    .layout(elkGraph)
+    .catch((error: unknown) => {
+      // ELK recurses along long chains of dense connections (DenseNet's layers view) until the stack runs out.
+      if (!(error instanceof RangeError)) throw error;
+      throw new InputError(
+        `the layout engine (ELK) cannot place ${graph.nodes.length} boxes and ${graph.edges.length} edges (its call stack overflows); ` +
+          "draw `--detail stages`, or write DOT (`-o diagram.dot`) and lay it out with Graphviz",
+      );
+    });
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const edgesById = new Map(graph.edges.map((e) => [e.id, e]));
   return {

@@ -108,7 +108,7 @@ const COCO_SPLIT = `class Split:
         self.samples = list(by_id.values())
 
     def image(self, sample):
-        return np.array(Image.open(os.path.join(self.images, sample["file"])).convert("RGB"))`;
+        return np.array(ImageOps.exif_transpose(Image.open(os.path.join(self.images, sample["file"]))).convert("RGB"))`;
 
 const VOC_SPLIT = `class Split:
     """Pascal VOC as detc reads it (src/data/voc.ts): ImageSets/Main/<split>.txt, Annotations/<id>.xml and
@@ -134,7 +134,7 @@ const VOC_SPLIT = `class Split:
         return sample
 
     def image(self, sample):
-        return np.array(Image.open(os.path.join(VOC_ROOT, "JPEGImages", sample["file"])).convert("RGB"))`;
+        return np.array(ImageOps.exif_transpose(Image.open(os.path.join(VOC_ROOT, "JPEGImages", sample["file"]))).convert("RGB"))`;
 
 /** src/data/synthetic.ts in Python, in the same floating-point order, so the images are the same. */
 const SYNTHETIC_SPLIT = `def hsv_to_rgb(hue, saturation, value):

@@ -272,7 +272,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torchvision.transforms.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
