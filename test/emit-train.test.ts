@@ -21,7 +21,7 @@ import { syntheticDataset } from "../src/data/synthetic.js";
 import { prepareExample } from "../src/data/transforms.js";
 import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
 import { selectBackend } from "../src/engine/backend.js";
-import { learningRate } from "../src/train/schedule.js";
+import { learningRate, scheduleOf } from "../src/train/schedule.js";
 import { evaluateCoco } from "../src/eval/coco-eval.js";
 import { exportStateDict } from "../src/weights/export-state-dict.js";
 import { DEFAULT_LAYOUT } from "../src/weights/layouts.js";
@@ -190,14 +190,7 @@ describe.skipIf(!hasTorchvision)(`train.py from detc emit torchvision (${hasTorc
     expect(result.status, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
 
-    const schedule = {
-      lr: settings.lr as number,
-      warmupSteps: Math.min(settings.warmup_steps as number, perEpoch - 1),
-      warmupFactor: settings.warmup_factor as number,
-      lrSteps: settings.lr_steps as number[],
-      lrGamma: settings.lr_gamma as number,
-      stepsPerEpoch: perEpoch,
-    };
+    const schedule = scheduleOf(settings, perEpoch);
     expect(report.lrs).toEqual(Array.from({ length: 60 }, (_, step) => learningRate(schedule, step)));
 
     const seed = settings.seed as number;

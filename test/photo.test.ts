@@ -3,47 +3,20 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import sharp, { type Sharp } from "sharp";
+import sharp from "sharp";
 import { describe, expect, inject, it } from "vitest";
 import { decodePhoto, drawingSizes, writeDetectionsPng } from "../src/data/images.js";
+import { rawImage, taggedPhoto, uprightPixels } from "./support/photos.js";
 import { tinyDetectorSource } from "./support/tiny-detector.js";
 
 const root = new URL("..", import.meta.url).pathname;
 const cli = inject("cli");
 const temp = () => mkdtempSync(join(tmpdir(), "detc-photo-"));
 
-/** A 96×64 picture no rotation or mirror maps onto itself: a bright square near its top-left corner. */
-async function uprightPixels(): Promise<Buffer> {
-  const square = await sharp({ create: { width: 24, height: 16, channels: 3, background: "#f0e060" } }).png().toBuffer();
-  return sharp({ create: { width: 96, height: 64, channels: 3, background: "#203040" } })
-    .composite([{ input: square, left: 8, top: 6 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer();
-}
-
-const raw = (data: Buffer, width: number, height: number) => sharp(data, { raw: { width, height, channels: 3 } });
-
-/**
- * The file a camera would write for `orientation`: pixels stored turned so that the tag turns them
- * back (6: the camera was held upright for a landscape sensor, so the stored image is rotated).
- */
-const STORED: Record<number, (image: Sharp) => Sharp> = {
-  2: (image) => image.flop(),
-  3: (image) => image.rotate(180),
-  6: (image) => image.rotate(270),
-  8: (image) => image.rotate(90),
-};
-
-async function taggedPng(file: string, orientation: number): Promise<void> {
-  const stored = await STORED[orientation]!(raw(await uprightPixels(), 96, 64)).png().toBuffer();
-  await sharp(stored).withMetadata({ orientation }).png().toFile(file);
-}
-
 describe("decodePhoto", () => {
   it.each([2, 3, 6, 8])("turns an image tagged with EXIF orientation %i upright, pixel for pixel", async (orientation) => {
     const file = join(temp(), `o${orientation}.png`);
-    await taggedPng(file, orientation);
+    await taggedPhoto(file, orientation);
     expect((await sharp(file).metadata()).orientation).toBe(orientation);
     const photo = await decodePhoto(file);
     expect([photo.width, photo.height]).toEqual([96, 64]);
@@ -52,8 +25,7 @@ describe("decodePhoto", () => {
 
   it("a portrait phone JPEG (stored sideways, orientation 6) comes out upright", async () => {
     const file = join(temp(), "phone.jpg");
-    const stored = await STORED[6]!(raw(await uprightPixels(), 96, 64)).jpeg({ quality: 95 }).toBuffer();
-    await sharp(stored).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toFile(file);
+    await taggedPhoto(file, 6, "jpeg");
     const photo = await decodePhoto(file);
     expect([photo.width, photo.height]).toEqual([96, 64]);
     const upright = await uprightPixels();
@@ -107,9 +79,9 @@ describe("detc predict on a phone photo", () => {
     expect(run.status, run.stderr).toBe(0);
     return (async () => {
       const upright = join(dir, "upright.png");
-      await raw(await uprightPixels(), 96, 64).png().toFile(upright);
+      await rawImage(await uprightPixels(), 96, 64).png().toFile(upright);
       const rotated = join(dir, "rotated.png");
-      await taggedPng(rotated, 6);
+      await taggedPhoto(rotated, 6);
       const weights = join(dir, "run", "checkpoint.safetensors");
       const predict = (image: string) => {
         const result = spawnSync(process.execPath, [cli, "predict", spec, "--weights", weights, image, "--min-score", "0", "--json", "--draw", join(dir, "drawn")], { cwd: root, encoding: "utf8" });

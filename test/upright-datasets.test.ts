@@ -5,36 +5,10 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import sharp, { type Sharp } from "sharp";
 import { describe, expect, it } from "vitest";
 import { decodeImageFile, decodePhoto } from "../src/data/images.js";
 import { loadVocDataset } from "../src/data/voc.js";
-
-/** A 96×64 picture that no rotation or mirror maps onto itself: a bright square near its top-left corner. */
-async function uprightPixels(): Promise<Buffer> {
-  const square = await sharp({ create: { width: 24, height: 16, channels: 3, background: "#f0e060" } }).png().toBuffer();
-  return sharp({ create: { width: 96, height: 64, channels: 3, background: "#203040" } })
-    .composite([{ input: square, left: 8, top: 6 }])
-    .removeAlpha()
-    .raw()
-    .toBuffer();
-}
-
-/** What a camera stores for each orientation tag: the pixels the tag turns back upright. */
-const STORED: Record<number, (image: Sharp) => Sharp> = {
-  2: (image) => image.flop(),
-  3: (image) => image.rotate(180),
-  6: (image) => image.rotate(270),
-  8: (image) => image.rotate(90),
-};
-
-/** The picture stored for `orientation` and tagged with it: lossless PNG, or JPEG as cameras write. */
-async function tagged(file: string, orientation: number, format: "png" | "jpeg" = "png"): Promise<void> {
-  const stored = await STORED[orientation]!(sharp(await uprightPixels(), { raw: { width: 96, height: 64, channels: 3 } }))
-    .png()
-    .toBuffer();
-  await sharp(stored).withMetadata({ orientation }).toFormat(format, { quality: 95 }).toFile(file);
-}
+import { taggedPhoto, uprightPixels } from "./support/photos.js";
 
 /** A VOC folder with one image, `JPEGImages/image.jpg`, annotated as `width`×`height` with one dog at the square. */
 function vocWith(width: number, height: number): string {
@@ -52,7 +26,7 @@ function vocWith(width: number, height: number): string {
 describe("dataset images, upright", () => {
   it.each([2, 3, 6, 8])("EXIF orientation %i: the dataset decoder gives the upright pixels, the same as detc predict's", async (orientation) => {
     const file = join(mkdtempSync(join(tmpdir(), "detc-upright-")), "o.png");
-    await tagged(file, orientation);
+    await taggedPhoto(file, orientation);
     const fromDataset = await decodeImageFile(file, { width: 96, height: 64 });
     expect([fromDataset.width, fromDataset.height]).toEqual([96, 64]);
     expect(Buffer.from(fromDataset.data).equals(await uprightPixels())).toBe(true);
@@ -62,7 +36,7 @@ describe("dataset images, upright", () => {
   it("a VOC phone photo stored sideways (orientation 6) and annotated upright: eval and predict read the same pixels", async () => {
     const root = vocWith(96, 64);
     const file = join(root, "JPEGImages/image.jpg");
-    await tagged(file, 6, "jpeg");
+    await taggedPhoto(file, 6, "jpeg");
     const loaded = await loadVocDataset({ root, split: "train", classNames: ["dog"] });
     const image = await loaded.samples[0]!.loadImage();
     expect([image.width, image.height]).toEqual([96, 64]);
@@ -75,7 +49,7 @@ describe("dataset images, upright", () => {
 
   it("annotated on its stored, sideways pixels: an error that names the cause, not silently wrong boxes", async () => {
     const root = vocWith(64, 96);
-    await tagged(join(root, "JPEGImages/image.jpg"), 6, "jpeg");
+    await taggedPhoto(join(root, "JPEGImages/image.jpg"), 6, "jpeg");
     const loaded = await loadVocDataset({ root, split: "train", classNames: ["dog"] });
     await expect(loaded.samples[0]!.loadImage()).rejects.toThrow(/image is 96×64 but its annotation says 64×96 \(turned a quarter: .*exiftool -Orientation=1 -n/);
   });

@@ -1,3 +1,5 @@
+import type { SettingValue } from "../check/settings.js";
+
 /**
  * The learning rate at a step, as torchvision's detection reference schedules it: linear warm-up
  * from `lr × warmup_factor` over the first steps, then ×`lr_gamma` after each epoch in `lr_steps`.
@@ -21,4 +23,16 @@ export function learningRate(schedule: Schedule, step: number): number {
     rate *= schedule.warmupFactor * (1 - alpha) + alpha;
   }
   return rate;
+}
+
+/** The spec's `train` settings as a schedule; warm-up is capped at the first epoch, as torchvision's references cap it. */
+export function scheduleOf(train: Readonly<Record<string, SettingValue>>, stepsPerEpoch: number): Schedule {
+  return {
+    lr: train.lr as number,
+    warmupSteps: Math.min(train.warmup_steps as number, stepsPerEpoch - 1),
+    warmupFactor: train.warmup_factor as number,
+    lrSteps: train.lr_steps as number[],
+    lrGamma: train.lr_gamma as number,
+    stepsPerEpoch,
+  };
 }

@@ -25,7 +25,7 @@ import { evaluateModel, type EvaluationResult } from "./evaluate.js";
 import { MetricsLog } from "./metrics-log.js";
 import { SGD } from "./optimizer.js";
 import type { RunFolder } from "./run-folder.js";
-import { learningRate } from "./schedule.js";
+import { learningRate, scheduleOf } from "./schedule.js";
 
 export interface TrainOptions {
   /** The opened (locked) output folder; with `resume`, the run continues from its checkpoint. */
@@ -144,14 +144,7 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
       });
       savedStep = step;
     };
-    const schedule = {
-      lr: settings.lr as number,
-      warmupSteps: Math.min(settings.warmup_steps as number, perEpoch - 1),
-      warmupFactor: settings.warmup_factor as number,
-      lrSteps: settings.lr_steps as number[],
-      lrGamma: settings.lr_gamma as number,
-      stepsPerEpoch: perEpoch,
-    };
+    const schedule = scheduleOf(settings, perEpoch);
     const diverged = (what: string, atStep: number, lr: number) =>
       new TrainingError(
         `${what} at step ${atStep} (lr ${lr.toPrecision(3)}); stopped before applying it, and ${lastCheckpoint()}; ` +
