@@ -124,11 +124,12 @@ describe("training", () => {
     await trainIn(split, "resume", spec, { maxSteps: 5 });
     expect(stepLines(split).map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
     // Equal up to the engine's own run-to-run rounding (its threaded sums are not bitwise
-    // reproducible); a resume that drew other samples or batches would differ in the first digits.
+    // reproducible: differences up to 8.5e-6 seen on a loss of 1.65, hence 4 decimals);
+    // a resume that drew other samples or batches would differ in the first digits.
     const [resumed, uninterrupted] = [stepLines(split), stepLines(whole)];
     expect(resumed.map((r) => r.lr)).toEqual(uninterrupted.map((r) => r.lr));
     resumed.forEach((r, i) => {
-      for (const [part, value] of Object.entries(r.losses)) expect(value, `step ${r.step} ${part}`).toBeCloseTo(uninterrupted[i]!.losses[part], 5);
+      for (const [part, value] of Object.entries(r.losses)) expect(value, `step ${r.step} ${part}`).toBeCloseTo(uninterrupted[i]!.losses[part], 4);
     });
     const [a, b] = [whole, split].map((dir) => readCheckpoint(join(dir, "checkpoint.safetensors")));
     expect(b!.state).toEqual(a!.state);
