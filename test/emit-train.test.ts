@@ -7,7 +7,7 @@
  * pycocotools' numbers.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,8 +69,20 @@ async function torchrunArgs(processes: number, script: string[]) {
 }
 
 async function torchrun(cwd: string, processes: number, script: string[]) {
+  rmSync(join(cwd, "logs"), { recursive: true, force: true });
   const result = spawnSync(PYTHON, await torchrunArgs(processes, script), { cwd, encoding: "utf8", timeout: 170_000 });
-  return { code: result.status, stderr: result.stderr };
+  const failed = result.status !== 0 ? `${result.signal ? `torchrun killed by ${result.signal}\n` : ""}${workerLogs(join(cwd, "logs"))}` : "";
+  return { code: result.status, stderr: result.stderr + failed };
+}
+
+/** Every worker's log files (stdout, error.json) under torchrun's --log_dir, to say why a run failed. */
+function workerLogs(dir: string): string {
+  if (!existsSync(dir)) return "";
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile())
+    .map((path) => `--- ${path}\n${readFileSync(path, "utf8")}`)
+    .join("\n");
 }
 
 function readLog(path: string): { steps: StepRecord[]; evals: Record<string, number>[] } {

@@ -124,8 +124,9 @@ describe("training", () => {
     await trainIn(split, "resume", spec, { maxSteps: 5 });
     expect(stepLines(split).map((r) => r.step)).toEqual([1, 2, 3, 4, 5]);
     // Equal up to the engine's own run-to-run rounding (its threaded sums are not bitwise
-    // reproducible: differences up to 8.5e-6 seen on a loss of 1.65, hence 4 decimals);
-    // a resume that drew other samples or batches would differ in the first digits.
+    // reproducible: up to 8.5e-6 seen on a loss of 1.65 and 1.4e-5 on a weight after 5 steps,
+    // hence 4 decimals and 1e-4); a resume that drew other samples or batches would differ
+    // in the first digits.
     const [resumed, uninterrupted] = [stepLines(split), stepLines(whole)];
     expect(resumed.map((r) => r.lr)).toEqual(uninterrupted.map((r) => r.lr));
     resumed.forEach((r, i) => {
@@ -138,8 +139,8 @@ describe("training", () => {
       for (let i = 0; i < x.length; i++) largest = Math.max(largest, Math.abs(Number(x[i]) - Number(y[i])));
       return largest;
     };
-    for (const [name, tensor] of a!.variables) expect(largestDifference(b!.variables.get(name)!.data, tensor.data), name).toBeLessThan(1e-5);
-    for (const [name, tensor] of a!.momentum) expect(largestDifference(b!.momentum.get(name)!.data, tensor.data), name).toBeLessThan(1e-5);
+    for (const [name, tensor] of a!.variables) expect(largestDifference(b!.variables.get(name)!.data, tensor.data), name).toBeLessThan(1e-4);
+    for (const [name, tensor] of a!.momentum) expect(largestDifference(b!.momentum.get(name)!.data, tensor.data), name).toBeLessThan(1e-4);
   }, 300_000);
 
   it("stopped during an evaluation, the run keeps its checkpoint and evaluates again on resume", async () => {
