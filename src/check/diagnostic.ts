@@ -10,7 +10,7 @@ export interface Label {
 
 export interface Diagnostic {
   readonly severity: Severity;
-  /** Stable code (`E011`), documented in the README; tools may match on it. */
+  /** Stable code (`E011`), documented in docs/diagnostics.md; tools may match on it. */
   readonly code: string;
   readonly message: string;
   /** Where the problem is, and a short label shown under the underlined text. */
