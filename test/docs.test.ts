@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { SYNTAX_ERROR } from "../src/check/index.js";
+import { checkSource, SYNTAX_ERROR } from "../src/check/index.js";
 import { specifiedRules } from "../src/check/rules/index.js";
 import { backbones } from "../src/zoo/index.js";
 import { unsupportedBackbones } from "../src/zoo/unsupported.js";
@@ -64,6 +64,19 @@ describe("links", () => {
       }
       expect(broken).toEqual([]);
     });
+  }
+});
+
+it("every spec the pages show checks without errors", () => {
+  const specs = PAGES.flatMap((page) =>
+    [...read(page).matchAll(/^```([^\n]*)\n([\s\S]*?)^```$/gm)]
+      .map(([, language = "", block = ""]) => ({ page, language, block }))
+      .filter(({ language, block }) => language === "" && /^detector /m.test(block) && !block.startsWith("$")),
+  );
+  expect(specs.length).toBeGreaterThanOrEqual(2);
+  for (const { page, block } of specs) {
+    const errors = checkSource(block).diagnostics.filter((d) => d.severity === "error");
+    expect(errors.map((d) => `${page}: ${d.code} ${d.message}`)).toEqual([]);
   }
 });
 
