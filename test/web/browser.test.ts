@@ -9,12 +9,12 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { Browser, CHROMIUM, hasChromium, type Page } from "./support/chromium.js";
-import { PHOTO_HEIGHT, PHOTO_WIDTH, rawImage, taggedPhoto, uprightPixels } from "./support/photos.js";
-import { serveFolders, type StaticServer } from "./support/static-server.js";
-import { tinyDetectorSource } from "./support/tiny-detector.js";
+import { Browser, CHROMIUM, hasChromium, type Page } from "../support/chromium.js";
+import { PHOTO_HEIGHT, PHOTO_WIDTH, rawImage, taggedPhoto, uprightPixels } from "../support/photos.js";
+import { serveFolders, type StaticServer } from "../support/static-server.js";
+import { tinyDetectorSource } from "../support/tiny-detector.js";
 
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("../..", import.meta.url).pathname;
 const cli = inject("cli");
 
 /** The CLI, asynchronously, so that independent commands run side by side. */
