@@ -81,8 +81,8 @@ describe("the library (import from \"detc\")", () => {
     expect(lines[0]).toBe("layer2: 128 channels, stride 8");
     const predicted = run(process.execPath, [cli, "predict", spec, "--weights", checkpoint, image, "--min-score", "0.3", "--json"], dir);
     expect(predicted.code, predicted.stderr).toBe(0);
-    const [{ detections }] = JSON.parse(predicted.stdout) as { detections: unknown[] }[];
-    expect(lines[1]).toBe(`${image} ${JSON.stringify(detections)}`);
+    const [result] = JSON.parse(predicted.stdout) as { detections: unknown[] }[];
+    expect(lines[1]).toBe(`${image} ${JSON.stringify(result?.detections)}`);
   }, 120_000);
 
   it("a spec with errors: the example prints them with their lines and stops", () => {
