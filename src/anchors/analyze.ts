@@ -5,16 +5,18 @@
  * rule (`match.ts`) and the RoI `LevelMapper`. Pure: boxes and image sizes in, numbers out.
  */
 import { padTo, type DetectorAnalysis } from "../check/analysis.js";
-import type { AnchorDataReport, AnchorFit, LevelAnchorData, RecallAt } from "../check/anchor-data.js";
+import { checkAnchorData, type AnchorDataReport, type LevelAnchorData, type RecallAt } from "../check/anchor-data.js";
+import { dataRules } from "../check/data-rules/index.js";
+import type { Diagnostic } from "../check/diagnostic.js";
 import { detectorSpec } from "../check/detector-spec.js";
-import type { Box } from "../data/dataset.js";
+import { trainingSubset, type Box, type DetectionDataset } from "../data/dataset.js";
 import { resizeBoxes } from "../data/transforms.js";
 import { AnchorGenerator, type Size2D } from "../detection/anchor-utils.js";
 import { setupScales, type LevelMapper } from "../detection/poolers.js";
 import { GeneralizedRCNNTransform } from "../detection/transform.js";
 import { inferTypes } from "../zoo/infer.js";
 import { matchImage, type LevelGrid } from "./match.js";
-import { anchorsLine, atLeastStride, fitAnchors } from "./suggest.js";
+import { anchorsLine, atLeastStride, fitFinestLevels } from "./suggest.js";
 
 /** One training image: its stored size and its (non-crowd) boxes in its own pixels. */
 export interface AnnotatedImage {
@@ -206,7 +208,15 @@ function roiCounts(detector: DetectorAnalysis, images: readonly ResizedImage[], 
   return { boxes, belowStride };
 }
 
-/** The best of the fitted anchors (and the same with sizes raised to each level's stride), when it beats the spec's. */
+/** Candidates are compared on at most this many images (evenly sampled); the chosen one is then measured on all. */
+const MAX_CANDIDATE_IMAGES = 2000;
+
+/**
+ * The best of the fitted anchors, when it beats the spec's. Every split of the spec's anchors per
+ * location into sizes × ratios is tried (9 = 3 × 3 = 9 × 1 = 1 × 9: the RPN head only sees the
+ * product), fitted over all levels or only the finest ones, each also with sizes raised to their
+ * level's stride.
+ */
 function suggest(
   detector: DetectorAnalysis,
   images: readonly ResizedImage[],
@@ -217,21 +227,51 @@ function suggest(
   high: number,
 ): AnchorDataReport["suggestion"] {
   if (shapes.widths.length === 0) return undefined;
-  const sizes = detector.anchorSizes;
-  const layout = { levels: sizes.length, sizesPerLevel: sizes[0]?.length ?? 1, ratioCount: detector.anchorRatios.length };
-  const fitted = fitAnchors(shapes, layout);
-  const candidates = [fitted, atLeastStride(fitted, detector.levels.map((level) => level.stride))];
-  let best: AnchorFit | undefined;
-  for (const candidate of candidates) {
-    const { recall } = matchAll(images, levelSizes, candidate, thresholds, high);
-    if (best === undefined || betterRecall(recall, best.recall)) best = { ...candidate, recall };
+  const levels = detector.anchorSizes.length;
+  const perLocation = (detector.anchorSizes[0]?.length ?? 1) * detector.anchorRatios.length;
+  const strides = detector.levels.map((level) => level.stride);
+  const step = Math.ceil(images.length / MAX_CANDIDATE_IMAGES);
+  const sampled = images.filter((_, i) => i % step === 0);
+  let best: (Anchors & { recall: RecallAt[] }) | undefined;
+  for (let sizesPerLevel = 1; sizesPerLevel <= perLocation; sizesPerLevel++) {
+    if (perLocation % sizesPerLevel !== 0) continue;
+    const layout = { levels, sizesPerLevel, ratioCount: perLocation / sizesPerLevel };
+    for (let used = levels; used >= 1; used--) {
+      const fitted = fitFinestLevels(shapes, layout, used);
+      for (const candidate of [fitted, atLeastStride(fitted, strides)]) {
+        const { recall } = matchAll(sampled, levelSizes, candidate, thresholds, high);
+        if (best === undefined || betterRecall(recall, best.recall)) best = { ...candidate, recall };
+      }
+    }
   }
-  if (best === undefined || !betterRecall(best.recall, current.recall)) return undefined;
-  return { ...best, line: anchorsLine(best) };
+  if (best === undefined) return undefined;
+  const { recall } = step === 1 ? best : matchAll(images, levelSizes, best, thresholds, high);
+  if (!betterRecall(recall, current.recall)) return undefined;
+  return { sizes: best.sizes, ratios: best.ratios, recall, line: anchorsLine(best) };
 }
 
 /** More boxes at the first (highest) IoU, then at the next ones. */
 function betterRecall(a: readonly RecallAt[], b: readonly RecallAt[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i]!.boxes !== b[i]!.boxes) return a[i]!.boxes > b[i]!.boxes;
   return false;
+}
+
+/** The images training iterates (those with a non-crowd box), with their non-crowd boxes. */
+export function trainingImages(dataset: DetectionDataset): AnnotatedImage[] {
+  return trainingSubset(dataset).samples.map((sample) => ({
+    width: sample.width,
+    height: sample.height,
+    boxes: sample.boxes.filter((_, i) => !sample.iscrowd[i]),
+  }));
+}
+
+export interface DataCheck {
+  readonly report: AnchorDataReport;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The data rules' diagnostics for a checked detector and its training split. */
+export function checkDetectorData(detector: DetectorAnalysis, train: DetectionDataset): DataCheck {
+  const report = analyzeAnchorData(detector, trainingImages(train), { source: `${train.kind} ${train.split}` });
+  return { report, diagnostics: checkAnchorData(detector, report, dataRules) };
 }

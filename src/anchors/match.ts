@@ -60,6 +60,18 @@ function iouWith(boxes: Float32Array, box: number, anchor: readonly [number, num
   return pairIou(boxes[b]!, boxes[b + 1]!, boxes[b + 2]!, boxes[b + 3]!, anchor[0], anchor[1], anchor[2], anchor[3]);
 }
 
+/** The IoU of a box with the anchor at (row, column, cellIndex) of a grid; allocates nothing, for the scans. */
+function iouAt(boxes: Float32Array, box: number, grid: LevelGrid, row: number, column: number, cellIndex: number): number {
+  const b = box * 4;
+  const c = cellIndex * 4;
+  const shiftX = column * grid.strideWidth;
+  const shiftY = row * grid.strideHeight;
+  return pairIou(
+    boxes[b]!, boxes[b + 1]!, boxes[b + 2]!, boxes[b + 3]!,
+    shiftX + grid.cell[c]!, shiftY + grid.cell[c + 1]!, shiftX + grid.cell[c + 2]!, shiftY + grid.cell[c + 3]!,
+  );
+}
+
 /** The grid index (0..count-1) nearest, on either side, to where the anchor centre meets `centre`. */
 function bracket(centre: number, cellCentre: number, stride: number, count: number): [number, number] {
   const exact = (centre - cellCentre) / stride;
@@ -73,37 +85,28 @@ function bestLocation(boxes: Float32Array, box: number, grid: LevelGrid, level: 
   const c = cellIndex * 4;
   const rows = bracket((boxes[b + 1]! + boxes[b + 3]!) / 2, (grid.cell[c + 1]! + grid.cell[c + 3]!) / 2, grid.strideHeight, grid.gridHeight);
   const columns = bracket((boxes[b]! + boxes[b + 2]!) / 2, (grid.cell[c]! + grid.cell[c + 2]!) / 2, grid.strideWidth, grid.gridWidth);
-  let best = { at: { level, row: rows[0], column: columns[0], cellIndex }, iou: -1 };
+  // Rows and columns in increasing order, and only a higher IoU replaces: ties keep the first
+  // location, as torch's max keeps the first anchor.
+  let [bestRow, bestColumn, best] = [rows[0], columns[0], -1];
   for (const row of rows)
     for (const column of columns) {
-      const at = { level, row, column, cellIndex };
-      const iou = iouWith(boxes, box, anchorBox(grid, at));
-      // Ties keep the earlier location, as torch's max keeps the first anchor.
-      if (iou > best.iou || (iou === best.iou && row * grid.gridWidth + column < best.at.row * grid.gridWidth + best.at.column)) best = { at, iou };
+      const iou = iouAt(boxes, box, grid, row, column, cellIndex);
+      if (iou > best) [bestRow, bestColumn, best] = [row, column, iou];
     }
-  return best;
+  return { at: { level, row: bestRow, column: bestColumn, cellIndex }, iou: best };
 }
 
 /**
  * Calls `visit` with every location of `start`'s level and cell anchor whose IoU with the box is
  * `>= threshold`, walking out from `start` (the best location) row by row, then column by column.
  */
-function visitAtLeast(boxes: Float32Array, box: number, grid: LevelGrid, start: AnchorAt, threshold: number, visit: (at: AnchorAt, iou: number) => void): void {
-  const reaches = (row: number, column: number) => {
-    const at = { ...start, row, column };
-    const iou = iouWith(boxes, box, anchorBox(grid, at));
-    return iou >= threshold ? { at, iou } : undefined;
-  };
+function visitAtLeast(boxes: Float32Array, box: number, grid: LevelGrid, start: AnchorAt, threshold: number, visit: (at: AnchorAt) => void): void {
+  const reaches = (row: number, column: number) => iouAt(boxes, box, grid, row, column, start.cellIndex) >= threshold;
   const walkRow = (row: number): boolean => {
-    const centre = reaches(row, start.column);
-    if (centre === undefined) return false;
-    visit(centre.at, centre.iou);
+    if (!reaches(row, start.column)) return false;
+    visit({ ...start, row });
     for (const step of [-1, 1])
-      for (let column = start.column + step; column >= 0 && column < grid.gridWidth; column += step) {
-        const found = reaches(row, column);
-        if (found === undefined) break;
-        visit(found.at, found.iou);
-      }
+      for (let column = start.column + step; column >= 0 && column < grid.gridWidth && reaches(row, column); column += step) visit({ ...start, row, column });
     return true;
   };
   if (!walkRow(start.row)) return;
@@ -139,8 +142,12 @@ export function matchImage(boxes: Float32Array, levels: readonly LevelGrid[], th
   }
   // A box no anchor touches makes every anchor tie as its "best" (torchvision's low-quality rule),
   // so every anchor becomes positive: then the whole grid is scanned.
-  const candidates = new Map<string, AnchorAt>();
-  const addCandidate = (at: AnchorAt) => candidates.set(`${at.level},${at.row},${at.column},${at.cellIndex}`, at);
+  const candidates = new Map<number, AnchorAt>();
+  const addCandidate = (at: AnchorAt) => {
+    const grid = levels[at.level]!;
+    const indexInLevel = (at.row * grid.gridWidth + at.column) * cellCount(grid) + at.cellIndex;
+    candidates.set(indexInLevel * levels.length + at.level, at);
+  };
   if (bestIou.some((iou) => iou === 0)) visitEveryAnchor(levels, addCandidate);
   else
     for (let box = 0; box < boxCount; box++) {

@@ -119,6 +119,18 @@ function increasing(values: number[], step: number, minimum: number): number[] {
   return rounded;
 }
 
+/**
+ * The fit over the first `used` levels only, the others continuing the pyramid (each level's sizes
+ * twice the previous level's): when every box is small, coarse levels cannot place an anchor close
+ * enough to reach a high IoU, and the sizes are better spent on the fine ones.
+ */
+export function fitFinestLevels(shapes: BoxShapes, layout: AnchorLayout, used: number): FittedAnchors {
+  const fitted = fitAnchors(shapes, { ...layout, levels: used });
+  const sizes = [...fitted.sizes];
+  while (sizes.length < layout.levels) sizes.push((sizes.at(-1) ?? [1]).map((size) => size * 2));
+  return { sizes, ratios: fitted.ratios };
+}
+
 /** Each level's sizes raised to at least its stride: a smaller anchor leaves gaps between its centres. */
 export function atLeastStride(fit: FittedAnchors, strides: readonly number[]): FittedAnchors {
   const sizes = fit.sizes.map((group, level) => {
