@@ -92,7 +92,7 @@ export function registerCheck(program: Command): void {
         "there are, 2 on usage errors.",
     )
     .argument("<files...>", ".det files (- for standard input)")
-    .option("--json", "machine-readable output (schema: specs/check-output.schema.json)")
+    .option("--json", "machine-readable output (see README for the schema)")
     .addOption(
       new Option("--format <format>", "human: code frames and the pyramid; github: GitHub Actions annotations")
         .choices(["human", "github"])
