@@ -39,8 +39,8 @@ const DETECTION_TESTS: Record<string, string[]> = {
   "src/detection/random.ts": ["test/detection/matcher.test.ts"],
   "src/detection/faster-rcnn.ts": MODEL_TESTS,
   "src/detection/feature-pyramid.ts": MODEL_TESTS,
-  "src/detection/roi-heads.ts": MODEL_TESTS,
-  "src/detection/rpn.ts": MODEL_TESTS,
+  "src/detection/roi-heads.ts": ["test/detection/roi-heads.test.ts", ...MODEL_TESTS],
+  "src/detection/rpn.ts": ["test/detection/rpn.test.ts", ...MODEL_TESTS],
   "src/detection/transform.ts": MODEL_TESTS,
 };
 
