@@ -26,7 +26,7 @@ import { seededRandom } from "../src/detection/random.js";
 const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** The tests that exercise each module; none of them needs the CLI bundle. */
-const CHECK_TESTS = ["test/check.test.ts", "test/spans.test.ts"];
+const CHECK_TESTS = ["test/check.test.ts", "test/check-rules.test.ts", "test/spans.test.ts"];
 const MODEL_TESTS = ["test/detection/model.test.ts"];
 const DETECTION_TESTS: Record<string, string[]> = {
   "src/detection/anchor-utils.ts": ["test/detection/anchor-utils.test.ts"],
