@@ -65,3 +65,40 @@ describe("checker rules at their edges", () => {
     expect(codes('detector d\nbackbone resnet50\ntap layer3\nclasses "backgrounds", "cat"\n')).toEqual([]);
   });
 });
+
+describe("checker rules: guards and messages", () => {
+  it("E032 wants whole numbers for in_channels and input min/max", () => {
+    expect(only(spec("tap features.6, features.12\nfpn 256\nin_channels 40.5, 112"), "E032").message).toBe("in_channels entry must be a whole number > 0");
+    expect(only(spec("tap features.6\ninput min 600.5 max 1000"), "E032").message).toBe("input min size must be a whole number > 0");
+    expect(only(spec("tap features.6\ninput min 600 max 1000.5"), "E032").message).toBe("input max size must be a whole number > 0");
+  });
+
+  it("E005 leaves a negative or fractional trainable count to E032", () => {
+    expect(codes("detector d\nbackbone resnet50 trainable -1\ntap layer3\nclasses 21\n")).toEqual(["E032"]);
+    expect(codes("detector d\nbackbone resnet50 trainable 1.5\ntap layer3\nclasses 21\n")).toEqual(["E032"]);
+  });
+
+  it("W033 warns past three receptive fields, with the bound", () => {
+    const d = only("detector d\nbackbone resnet50\ntap layer1\nanchors sizes (64, 4096) ratios 1.0\nclasses 21\n", "W033");
+    expect(d.message).toBe("anchor size 4096 is far beyond the receptive field (35 px) of level `layer1`");
+    expect(d.expected).toBe("sizes ≤ 105 on this level");
+  });
+
+  it("E070 accepts `true`/`false` for a boolean setting and nothing else", () => {
+    expect(codes(spec("tap features.6\ntrain frozen_batch_norm false"))).toEqual([]);
+    expect(only(spec("tap features.6\ntrain frozen_batch_norm 1"), "E070").expected).toBe("`true` or `false`");
+  });
+
+  it("E015 allows equal strides (torchvision's mobilenet FPN taps two stride-32 nodes) and needs an FPN", () => {
+    expect(codes(spec("tap features.13, features.16\nfpn 256"))).toEqual([]);
+    expect(codes(spec("tap features.12, features.6"))).toEqual(["E014"]);
+  });
+
+  it("E021 counts in singular for one tap", () => {
+    expect(only(spec("tap features.6\nin_channels 40, 112"), "E021").message).toBe("`in_channels` lists 2 values but there is 1 tap");
+  });
+
+  it("E013 says why a channels-last tensor inside a block is no feature map", () => {
+    expect(only("detector d\nbackbone convnext_tiny\ntap features.1.0.block.1\nclasses 21\n", "E013").found).toBe("a channels-last tensor inside a block");
+  });
+});
