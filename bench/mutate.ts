@@ -38,10 +38,10 @@ const DETECTION_TESTS: Record<string, string[]> = {
   "src/detection/roi-align.ts": ["test/detection/roi-align.test.ts", "test/detection/poolers.test.ts"],
   "src/detection/random.ts": ["test/detection/matcher.test.ts"],
   "src/detection/faster-rcnn.ts": MODEL_TESTS,
-  "src/detection/feature-pyramid.ts": MODEL_TESTS,
+  "src/detection/feature-pyramid.ts": ["test/detection/feature-pyramid.test.ts", ...MODEL_TESTS],
   "src/detection/roi-heads.ts": ["test/detection/roi-heads.test.ts", ...MODEL_TESTS],
   "src/detection/rpn.ts": ["test/detection/rpn.test.ts", ...MODEL_TESTS],
-  "src/detection/transform.ts": MODEL_TESTS,
+  "src/detection/transform.ts": ["test/detection/transform.test.ts", ...MODEL_TESTS],
 };
 
 function testsFor(module: string): string[] {
