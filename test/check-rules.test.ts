@@ -102,3 +102,28 @@ describe("checker rules: guards and messages", () => {
     expect(only("detector d\nbackbone convnext_tiny\ntap features.1.0.block.1\nclasses 21\n", "E013").found).toBe("a channels-last tensor inside a block");
   });
 });
+
+describe("checker rules: second round of survivors", () => {
+  it("E006 writes a backbone's own eps plainly from 1e-3 up", () => {
+    expect(only("detector d\nbackbone mobilenet_v3_large batch_norm_eps -1\ntap features.6\nclasses 21\n", "E006").hint).toBe(
+      "leave it out to keep mobilenet_v3_large's own eps, 0.001",
+    );
+  });
+
+  it("E034 finds an infinite square input size", () => {
+    expect(codes(spec("tap features.6\ninput 1e999"))).toEqual(["E034"]);
+  });
+
+  it("W016 points back at the previous tap", () => {
+    const d = only(spec("tap features.6, features.16\nfpn 256"), "W016");
+    expect(d.secondary?.map((s) => [s.span.start.line, s.span.start.column, s.message])).toEqual([[4, 5, "stride 8"]]);
+  });
+
+  it("anchor sizes may be fractional (E032 wants them positive, not whole)", () => {
+    expect(codes(spec("tap features.6\nanchors sizes (32.5, 64) ratios 1.0"))).toEqual([]);
+  });
+
+  it("E005 waits until every tap resolves", () => {
+    expect(codes("detector d\nbackbone resnet50 trainable 5\ntap layer3, layer9\nfpn 256\nclasses 21\n")).toEqual(["E011"]);
+  });
+});
