@@ -89,6 +89,15 @@ classes 3
 box representation_size 32
 train frozen_batch_norm false
 
+detector swin_t_fpn
+backbone swin_t trainable 1
+tap features.1, features.3
+fpn 32 extra maxpool
+anchors sizes 32, 64, 128 ratios 1.0
+roi align 7 sampling 2
+classes 3
+box representation_size 32
+
 detector regnet_y_400mf_fpn
 backbone regnet_y_400mf trainable 1
 tap trunk_output.block2, trunk_output.block3
@@ -120,7 +129,7 @@ for path, weights in zip(sys.argv[1::2], sys.argv[2::2]):
 print(json.dumps(report))
 `;
 
-const BUFFER = /\.(running_mean|running_var|num_batches_tracked)$/;
+const BUFFER = /\.(running_mean|running_var|num_batches_tracked|relative_position_index|relative_coords_table)$/;
 
 describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run in torchvision" : SKIP_MESSAGE})`, () => {
   it("every example builds in torchvision with detc check's parameters and levels, and detects", () => {
@@ -184,6 +193,8 @@ describe.skipIf(!hasTorchvision)(`detc emit torchvision (${hasTorchvision ? "run
         mobilenet_v2_c4_tutorial: "backbone.features.0.0.weight",
         regnet_y_400mf_fpn_torchvision: "backbone.body.stem.0.weight",
         regnet_y_400mf_fpn_tutorial: "backbone.body.stem.0.weight",
+        swin_t_fpn_torchvision: "backbone.body.0.0.weight",
+        swin_t_fpn_tutorial: "backbone.body.features.0.0.weight",
       };
       for (const [name, key] of Object.entries(frozenStem)) expect(cases.find((c) => c.name === name)!.frozen).toContain(key);
     } finally {
