@@ -25,8 +25,12 @@ function builtWebFolder(): string {
   }
 }
 
-/** A folder to write into: new, empty, or an earlier web export (whose shards are replaced). */
-function prepareFolder(out: string): void {
+/**
+ * Makes `out` ready before the model is loaded, so a wrong -o fails at once: a new or empty folder,
+ * or an earlier web export (whose shards are removed, to be replaced). Returns the built files' folder.
+ */
+export function prepareWebFolder(out: string): string {
+  const built = builtWebFolder();
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new UsageError(`-o ${out}: it is a file; --format web writes a folder`);
     const entries = readdirSync(out);
@@ -36,6 +40,7 @@ function prepareFolder(out: string): void {
     for (const entry of entries) if (/^group\d+-shard\d+of\d+\.bin$/.test(entry)) rmSync(join(out, entry));
   }
   mkdirSync(out, { recursive: true });
+  return built;
 }
 
 async function variableTensors(model: FasterRCNN): Promise<Map<string, NamedTensor>> {
@@ -49,10 +54,8 @@ async function variableTensors(model: FasterRCNN): Promise<Map<string, NamedTens
 
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-/** Writes the folder; returns the line `detc export` prints. */
-export async function exportWeb(model: FasterRCNN, spec: DetectorSpec, out: string, dtype: WebDtype): Promise<string> {
-  const built = builtWebFolder();
-  prepareFolder(out);
+/** Writes the folder `prepareWebFolder` made ready; returns the lines `detc export` prints. */
+export async function exportWeb(model: FasterRCNN, spec: DetectorSpec, out: string, built: string, dtype: WebDtype): Promise<string> {
   const { modelJson, shards } = encodeWebModel(spec, await variableTensors(model), dtype);
   for (const shard of shards) writeFileAtomically(join(out, shard.file), shard.bytes);
   writeFileAtomically(join(out, "model.json"), new TextEncoder().encode(JSON.stringify(modelJson)));
