@@ -14,10 +14,10 @@ import { encodeWebModel, WEB_MODEL_FORMAT, type WebDtype } from "../../web/model
 import type { NamedTensor } from "../../weights/safetensors.js";
 import { UsageError } from "../io.js";
 
-/** The built files every export copies, beside `detector.js` in the package's `web/` folder. */
-const ASSETS = ["detector.js", "detector.js.LEGAL.txt", "index.html", "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"];
-
-/** `dist/web/` of this package: beside the CLI bundle (`dist/detc.js`, `dist/chunks/…`). */
+/**
+ * `dist/web/` of this package, beside the CLI bundle (`dist/detc.js`, `dist/chunks/…`): every file
+ * in it is copied (src/build.ts decides what they are).
+ */
 function builtWebFolder(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     for (const candidate of [join(dir, "web"), join(dir, "dist", "web")]) if (existsSync(join(candidate, "detector.js"))) return candidate;
@@ -59,13 +59,14 @@ export async function exportWeb(model: FasterRCNN, spec: DetectorSpec, out: stri
   const { modelJson, shards } = encodeWebModel(spec, await variableTensors(model), dtype);
   for (const shard of shards) writeFileAtomically(join(out, shard.file), shard.bytes);
   writeFileAtomically(join(out, "model.json"), new TextEncoder().encode(JSON.stringify(modelJson)));
-  for (const asset of ASSETS) copyFileSync(join(built, asset), join(out, asset));
+  const assets = readdirSync(built);
+  for (const asset of assets) copyFileSync(join(built, asset), join(out, asset));
   const size = (file: string) => statSync(join(out, file)).size;
   const weights = shards.reduce((sum, shard) => sum + shard.bytes.length, 0);
-  const wasm = ASSETS.filter((asset) => asset.endsWith(".wasm"));
+  const wasm = assets.filter((asset) => asset.endsWith(".wasm"));
   return (
     `wrote ${out}/: detector.js (${megabytes(size("detector.js"))}), weights ${megabytes(weights)} ${dtype} in ${shards.length} shard${shards.length === 1 ? "" : "s"}, ` +
-    `index.html, wasm backend (${megabytes(wasm.reduce((sum, file) => sum + size(file), 0))}, fetched only when used)\n` +
+    `index.html, wasm backend (${wasm.length} builds of up to ${megabytes(Math.max(...wasm.map(size)))}; a page fetches one, only on that backend)\n` +
     `open the demo through any static server, e.g. \`python3 -m http.server -d ${out} 8000\`, then http://localhost:8000/\n`
   );
 }
