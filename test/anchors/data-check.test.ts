@@ -93,3 +93,15 @@ input 128
   const fix = diagnostics.find((d) => d.code === "I093")!.fix!;
   expect(fix.span).toEqual(w090.primary.span);
 });
+
+it("the size plot draws the boxes as a histogram, each level's anchor sizes, and the fitted ones dashed", async () => {
+  const { anchorSizesSvg } = await import("../../src/diagram/anchor-sizes.js");
+  const analysis = checkSource("detector p\nbackbone resnet18\ntap layer2, layer3\nfpn 64 extra maxpool\nclasses 5\ninput 128\n").analyses[0]!;
+  const report = analyzeAnchorData(analysis, syntheticDataset("train", { imageSize: 128, trainCount: 48 }).samples, { source: "synthetic train" });
+  const svg = anchorSizesSvg(report, "p");
+  const bins = [...svg.matchAll(/class="bin" [^>]*height="([\d.]+)"/g)];
+  expect(bins.length).toBeGreaterThan(3);
+  expect([...svg.matchAll(/class="anchor" data-level="([^"]+)"/g)].map((m) => m[1])).toEqual(["layer2", "layer3", "pool"]);
+  expect([...svg.matchAll(/class="fitted"/g)]).toHaveLength(report.suggestion ? report.suggestion.sizes.flat().length : 0);
+  expect(svg).toContain(`${report.boxes} boxes of synthetic train`);
+});
