@@ -105,3 +105,10 @@ it("the size plot draws the boxes as a histogram, each level's anchor sizes, and
   expect([...svg.matchAll(/class="fitted"/g)]).toHaveLength(report.suggestion ? report.suggestion.sizes.flat().length : 0);
   expect(svg).toContain(`${report.boxes} boxes of synthetic train`);
 });
+
+it("docs/anchors.md lists every data rule with its code and name", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { dataRules } = await import("../../src/check/data-rules/index.js");
+  const docs = readFileSync(new URL("../../docs/anchors.md", import.meta.url), "utf8");
+  for (const rule of dataRules) expect(docs).toContain(`| ${rule.code} | ${rule.name} |`);
+});
