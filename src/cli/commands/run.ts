@@ -79,7 +79,7 @@ export function registerRun(program: Command): void {
       try {
         for (const note of folder.notes) say(`note: ${note}`);
         await startEngine(options.backend, false);
-        const { checkTrainingData, loadSpecDatasets } = await import("../../train/datasets.js");
+        const { checkTrainingData, exifNotices, loadSpecDatasets } = await import("../../train/datasets.js");
         const { summarizeWarnings } = await import("../../data/dataset.js");
         const { train } = await import("../../train/trainer.js");
         const { formatWeightsReport } = await import("../../weights/load-weights.js");
@@ -87,6 +87,7 @@ export function registerRun(program: Command): void {
         const warnings = [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)];
         for (const warning of summarizeWarnings(warnings)) process.stderr.write(`warning: ${warning}\n`);
         say(checkTrainingData(datasets));
+        for (const notice of exifNotices(datasets.train, datasets.val)) say(`note: ${notice}`);
 
         const c = colors(process.stderr);
         const started = performance.now();
