@@ -20,7 +20,7 @@ import {
   fitBoxToImage,
   formatBox,
 } from "./dataset.js";
-import { checkImageFiles, decodeImageFile, type MissingImagePolicy } from "./images.js";
+import { checkImageFiles, countTurnedImages, decodeImageFile, type MissingImagePolicy } from "./images.js";
 import { parseJsonFile } from "./json.js";
 
 /** One image of the file with its usable annotations. */
@@ -226,6 +226,7 @@ export async function loadCocoDataset(options: CocoOptions): Promise<CocoDataset
   const instances = parseCocoInstances(text, annotationFile);
   const files = instances.images.map((image) => ({ file: join(imageDir, image.fileName), record: image.record }));
   const { present, warnings } = await checkImageFiles(files, options.missingImages ?? "error");
+  const turnedByExif = await countTurnedImages(files.filter((_, index) => present[index]).map(({ file }) => file));
   const samples = instances.images.flatMap((image, index): DetectionSample[] => {
     if (!present[index]) return [];
     const { id, fileName, width, height, boxes, labels, iscrowd, areas } = image;
@@ -252,5 +253,6 @@ export async function loadCocoDataset(options: CocoOptions): Promise<CocoDataset
     categoryIds: instances.categoryIds,
     samples,
     warnings: [...instances.warnings, ...warnings],
+    turnedByExif,
   };
 }

@@ -59,6 +59,16 @@ export function checkTrainingData(datasets: SpecDatasets): string {
   return `${datasets.train.kind} data: ${parts.join(" · ")}${datasets.val === datasets.train ? " (validated on the training split)" : ""}`;
 }
 
+/**
+ * One line per dataset with photos turned upright by their EXIF orientation, since their boxes are
+ * then read against the turned pixels (as annotation tools show them), not the stored ones.
+ */
+export function exifNotices(...datasets: DetectionDataset[]): string[] {
+  return [...new Set(datasets)].flatMap(({ kind, split, samples, turnedByExif = 0 }) =>
+    turnedByExif > 0 ? [`${kind} ${split}: ${turnedByExif} of ${samples.length} images rotated by EXIF (read upright, as annotation tools show them)`] : [],
+  );
+}
+
 export async function loadSpecDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDatasets> {
   return checkClasses(spec, await loadDatasets(spec, specDir));
 }
