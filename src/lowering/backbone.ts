@@ -88,7 +88,10 @@ function foldableNorms(plan: readonly GraphNode[], taps: readonly string[]): Map
   return folds;
 }
 
-/** A tap's tensor: feature maps (logically NCHW) channels-last, anything else in torch's order. */
+/**
+ * A tap's tensor: feature maps (logically NCHW) channels-last, anything else in torch's order,
+ * which for Swin's channels-last maps ([N, H, W, C] in torch) is the NHWC feature map too.
+ */
 function output(value: LaidOut): tf.Tensor {
   const axes = value.axes;
   const channelsLast = axes.length === 4 && axes.every((a, i) => a === CHANNELS_LAST[i]);
