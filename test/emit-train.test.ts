@@ -331,5 +331,3 @@ describe.skipIf(!hasTorchvision)(`train.py from detc emit torchvision (${hasTorc
     expect(evals[0]!.AP).toBeGreaterThanOrEqual(0);
   }, 180_000);
 });
-
-it.skipIf(hasTorchvision)(`train.py from detc emit torchvision: ${SKIP_MESSAGE}`, () => {});

@@ -6,7 +6,7 @@
 import type * as ast from "../language/ast.js";
 import { findBackbone, type Backbone } from "../zoo/index.js";
 import { resolveTap, type BackboneGraph, type GraphNode } from "../zoo/graph.js";
-import { inferTypes, ShapeError, type NodeType } from "../zoo/infer.js";
+import { inferTypes, featureMap, ShapeError, type NodeType } from "../zoo/infer.js";
 import { isSection, SETTINGS, type Section, type SettingValue } from "./settings.js";
 
 /** torchvision pads every batch to a multiple of this (GeneralizedRCNNTransform.size_divisible). */
@@ -222,19 +222,19 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
 
   const fpnChannels = statements.fpn?.channels?.value;
   const extraPool = statements.fpn?.extra !== undefined;
-  const allResolved = taps.length > 0 && taps.every((t) => t.type && t.type.layout === "nchw" && t.type.stride !== null);
+  const allResolved = taps.length > 0 && taps.every((t) => t.type && featureMap(t.type));
   const levels: FeatureLevel[] = [];
   if (allResolved) {
     for (const tap of taps) {
-      const [, channels, height, width] = tap.type!.shape as number[];
+      const { channels, height, width } = featureMap(tap.type!)!;
       levels.push({
         name: tap.id.value,
         node: tap.node!.name,
-        channels: channels!,
-        outChannels: fpnChannels ?? channels!,
+        channels,
+        outChannels: fpnChannels ?? channels,
         stride: tap.type!.stride!,
-        height: height!,
-        width: width!,
+        height,
+        width,
         receptiveField: tap.type!.receptiveField,
         extra: false,
       });
@@ -257,7 +257,7 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
     }
   }
 
-  const tapChannels = taps.map((t) => t.type?.shape[1]);
+  const tapChannels = taps.map((t) => t.type && featureMap(t.type)?.channels);
   const headChannels = fpnChannels ?? (taps.length > 0 ? tapChannels[0] : undefined);
   const levelCount = taps.length + (extraPool ? 1 : 0);
   const anchors = statements.anchors;

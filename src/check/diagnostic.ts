@@ -21,6 +21,8 @@ export interface Diagnostic {
   readonly found?: string;
   /** What to do about it, in the spec's own terms. */
   readonly hint?: string;
+  /** An edit that applies the hint (the language server offers it as a code action). */
+  readonly fix?: { readonly span: Span; readonly replacement: string };
 }
 
 export const errorCount = (diagnostics: readonly Diagnostic[]) =>

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { POOL_LEVEL } from "../check/analysis.js";
+import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
 
 export class FeaturePyramidNetwork {
@@ -44,7 +45,7 @@ export class FeaturePyramidNetwork {
 
   private conv(module: string, x: tf.Tensor4D): tf.Tensor4D {
     const weight = this.variables.get(`${module}.weight`) as tf.Variable<tf.Rank.R4>;
-    return tf.add(tf.conv2d(x, weight, 1, "same"), this.variables.get(`${module}.bias`)!);
+    return tf.add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!);
   }
 
   /**

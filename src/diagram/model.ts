@@ -8,7 +8,7 @@ import type { DetectorAnalysis } from "../check/analysis.js";
 import type { Diagnostic } from "../check/diagnostic.js";
 import type { Span } from "../language/ast.js";
 import type { GraphNode } from "../zoo/graph.js";
-import type { NodeType } from "../zoo/infer.js";
+import { mapShape as featureMapShape, type NodeType } from "../zoo/infer.js";
 import { stages } from "../zoo/stages.js";
 
 /** The parts a torchvision user recognises; each has its own colour. */
@@ -56,11 +56,10 @@ export interface DiagramGraph {
 
 const shapeText = (channels: number, height: number, width: number) => `${channels}×${height}×${width}`;
 
-/** `C×H×W` of a spatial map, `undefined` for anything else (flattened, channels-last, unknown). */
+/** `C×H×W` of a spatial map (Swin's channels-last ones too), `undefined` for anything else (flattened, unknown). */
 function mapShape(type: NodeType | undefined): [number, number, number] | undefined {
-  if (type?.layout !== "nchw" || type.shape.length !== 4) return undefined;
-  const [, channels, height, width] = type.shape as [number, number, number, number];
-  return [channels, height, width];
+  const map = type && featureMapShape(type);
+  return map && [map.channels, map.height, map.width];
 }
 
 const shapeLabel = (type: NodeType | undefined) => {
