@@ -33,7 +33,7 @@ const DETECTION_TESTS: Record<string, string[]> = {
   "src/detection/box-coder.ts": ["test/detection/box-coder.test.ts"],
   "src/detection/boxes.ts": ["test/detection/boxes.test.ts"],
   "src/detection/matcher.ts": ["test/detection/matcher.test.ts"],
-  "src/detection/numerics.ts": ["test/detection/anchor-utils.test.ts", "test/detection/boxes.test.ts"],
+  "src/detection/numerics.ts": ["test/detection/numerics.test.ts", "test/detection/anchor-utils.test.ts", "test/detection/boxes.test.ts"],
   "src/detection/poolers.ts": ["test/detection/poolers.test.ts"],
   "src/detection/roi-align.ts": ["test/detection/roi-align.test.ts", "test/detection/poolers.test.ts"],
   "src/detection/random.ts": ["test/detection/matcher.test.ts"],
