@@ -173,8 +173,8 @@ describe("detc lsp", () => {
     });
     await connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: quick, languageId: "det", version: 1, text } });
     const { diagnostics } = await withData;
-    expect(diagnostics.map((d) => d.code)).toEqual(["W090", "I093"]);
-    const fitted = diagnostics[1]!;
+    expect(diagnostics.map((d) => d.code)).toEqual(["I093"]);
+    const fitted = diagnostics[0]!;
     expect(fitted.range).toEqual({ start: { line: 3, character: 0 }, end: { line: 3, character: 47 } });
     const actions = (await connection.sendRequest(CodeActionRequest.type, {
       textDocument: { uri: quick },

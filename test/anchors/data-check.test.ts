@@ -88,10 +88,10 @@ input 128
   const { report, diagnostics } = checkDetectorData(analysis, syntheticDataset("train", { imageSize: 128, trainCount: 64 }));
   expect(report.anchors.recall.at(-1)!.boxes).toBe(report.boxes);
   expect(report.suggestion!.recall[0]!.boxes).toBeGreaterThan(report.anchors.recall[0]!.boxes);
-  const w090 = diagnostics.find((d) => d.code === "W090")!;
-  expect(source.slice(w090.primary.span.start.offset, w090.primary.span.end.offset)).toBe("anchors sizes (16, 32, 64) ratios 0.5, 1.0, 2.0");
+  // 98% of its boxes reach IoU 0.5: no W090, only the fitted line, on the anchors line.
+  expect(diagnostics.map((d) => d.code)).toEqual(["I093"]);
   const fix = diagnostics.find((d) => d.code === "I093")!.fix!;
-  expect(fix.span).toEqual(w090.primary.span);
+  expect(source.slice(fix.span.start.offset, fix.span.end.offset)).toBe("anchors sizes (16, 32, 64) ratios 0.5, 1.0, 2.0");
 });
 
 it("the size plot draws the boxes as a histogram, each level's anchor sizes, and the fitted ones dashed", async () => {

@@ -1,14 +1,17 @@
 /**
  * The RPN learns to propose a box from its positive anchors: those at IoU ≥ `rpn fg_iou_thresh`
  * (0.7). A box whose best anchor stays below that still gets one positive, through torchvision's
- * low-quality rule, but it is a poor one, and a box whose anchors all go to a neighbour gets none.
- * When too few boxes reach the threshold, the anchors do not fit the data.
+ * low-quality rule, and one at IoU ≥ 0.5 serves well (the quick start: 33% of its boxes reach 0.7,
+ * 98% reach 0.5, AP50 0.988; anchors fitted to 78% at 0.7 trained to a lower AP, 0.956). A box
+ * whose best anchor stays under 0.5, or whose anchors all go to a neighbour, is a box the RPN
+ * barely learns: when too many boxes fall there, the anchors do not fit the data.
  */
 import { percent, type DataRule } from "../anchor-data.js";
 import { anchorsSpan, sizeRange, thousands } from "./where.js";
 
-/** Below this share of boxes at the foreground IoU, the anchors are reported. */
+/** Below this share of boxes with an anchor at IoU ≥ 0.5, the anchors are reported. */
 export const MIN_RECALL = 0.9;
+const WELL_COVERED_IOU = 0.5;
 
 export const anchorsReachBoxes: DataRule = {
   code: "W090",
@@ -16,7 +19,8 @@ export const anchorsReachBoxes: DataRule = {
   severity: "warning",
   check({ detector, data, report }) {
     const [atHigh, ...lower] = data.anchors.recall;
-    if (atHigh === undefined || data.boxes === 0 || atHigh.boxes >= MIN_RECALL * data.boxes) return;
+    const covered = data.anchors.recall.find((at) => at.iou === WELL_COVERED_IOU);
+    if (atHigh === undefined || covered === undefined || data.boxes === 0 || covered.boxes >= MIN_RECALL * data.boxes) return;
     const sizes = sizeRange(data.anchors.sizes.flat());
     const reachLower = lower.map((at) => `${percent(at.boxes, data.boxes)} reach ${at.iou}`).join(", ");
     report({
@@ -24,7 +28,7 @@ export const anchorsReachBoxes: DataRule = {
         `anchor sizes ${sizes} reach IoU ≥ ${atHigh.iou} (the RPN's foreground threshold) for ${percent(atHigh.boxes, data.boxes)} ` +
         `of the boxes in ${data.source} (${thousands(atHigh.boxes)} of ${thousands(data.boxes)})`,
       primary: { span: anchorsSpan(detector), message: `${percent(atHigh.boxes, data.boxes)} of boxes at IoU ≥ ${atHigh.iou}` },
-      expected: `at least ${Math.round(MIN_RECALL * 100)}% of boxes with an anchor at IoU ≥ ${atHigh.iou}`,
+      expected: `at least ${Math.round(MIN_RECALL * 100)}% of boxes with an anchor at IoU ≥ ${WELL_COVERED_IOU}`,
       found: `${percent(atHigh.boxes, data.boxes)}; ${reachLower}`,
       hint:
         `${percent(data.lowQualityOnly, data.boxes)} of boxes are positive only through the low-quality rule (their best anchor, below ${atHigh.iou}), ` +

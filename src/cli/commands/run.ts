@@ -89,9 +89,11 @@ export function registerRun(program: Command): void {
         for (const warning of summarizeWarnings(warnings)) process.stderr.write(`warning: ${warning}\n`);
         say(checkTrainingData(datasets));
         for (const notice of exifNotices(datasets.train, datasets.val)) say(`note: ${notice}`);
-        // The anchors against the training boxes (`detc check --data`): warnings, never a refusal.
+        // The anchors against the training boxes (`detc check --data`): warnings, never a refusal;
+        // the fitted line (a note) is for `check --data`, where its user asked for it.
         const { checkDetectorData } = await import("../../anchors/analyze.js");
-        for (const d of checkDetectorData(analysis, datasets.train).diagnostics)
+        const anchorWarnings = checkDetectorData(analysis, datasets.train).diagnostics.filter((d) => d.severity !== "info");
+        for (const d of anchorWarnings)
           process.stderr.write(renderDiagnostic(d, file, source, colors(process.stderr)) + "\n\n");
 
         const c = colors(process.stderr);
