@@ -131,11 +131,13 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
           }
           const tv = torchvision.result;
           const d = detc.result;
-          comparison.push(
+          const row =
             `${head} | ${gib(tv.maxRssKb * 1024)} | ${gib(d.maxRssKb * 1024)} | ${ratio(d.maxRssKb / tv.maxRssKb)} | ` +
-              `${ms(tv.trainMs)} | ${ms(d.trainMs)} | ${ratio(median(d.trainMs) / median(tv.trainMs))} |`,
-          );
+            `${ms(tv.trainMs)} | ${ms(d.trainMs)} | ${ratio(median(d.trainMs) / median(tv.trainMs))} |`;
+          comparison.push(row);
           profile.push(profileRow(`${label}, ${engine}`, d));
+          // A long run's rows as they come, should it be stopped before the end.
+          progress(`${row}\n${profile.at(-1) ?? ""}`);
           if (!d.allFinite) notes.push(`${label}, ${engine}: a loss was not finite`);
         }
       } finally {
