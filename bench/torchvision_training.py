@@ -86,8 +86,7 @@ def measure(job):
     images, targets = load_inputs(job["inputs"])
     model = emitted_model.create_model()
     model.load_state_dict(torch.load(job["initialWeights"]))
-    if emitted_train.FROZEN_BATCH_NORM:
-        emitted_train.freeze_batch_norm(model)
+    model = emitted_train.prepare_model(model, 1, torch.device("cpu"), 0)
     optimizer = torch.optim.SGD(emitted_train.parameter_groups(model), lr=job["lr"], momentum=emitted_train.MOMENTUM)
 
     # Proposals per image of the last forward pass, to check both sides keep as many.

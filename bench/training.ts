@@ -29,7 +29,7 @@ import { emitTorchvisionModule } from "../src/emit/torchvision.js";
 import { emitTrainScript } from "../src/emit/train-script.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const PYTHON = "/usr/bin/python3";
+export const PYTHON = "/usr/bin/python3";
 
 export type BenchEngine = "tensorflow" | "wasm";
 export const BENCH_ENGINES: readonly BenchEngine[] = ["tensorflow", "wasm"];
@@ -133,10 +133,10 @@ interface TorchvisionSettings {
   readonly box_batch_size_per_image: number;
 }
 
-type Outcome = { readonly result: RunResult } | { readonly error: string };
+export type Outcome<T = RunResult> = { readonly result: T } | { readonly error: string };
 
 /** Pixel (x, y, c) of image i: (7x + 13y + 29c + 61i) mod 256; two boxes per image, moving with i. */
-function writeInputs(dir: string, size: number, count: number, classes: number): string {
+export function writeInputs(dir: string, size: number, count: number, classes: number): string {
   const imageBytes = size * size * 3;
   const pixels = new Uint8Array(count * imageBytes);
   for (let i = 0; i < count; i++)
@@ -158,7 +158,7 @@ function writeInputs(dir: string, size: number, count: number, classes: number):
 }
 
 /** The emitted model and train.py, as `detc emit torchvision --train-script` writes them. */
-function writeTorchvisionModules(dir: string, detector: DetectorSummary, source: string): void {
+export function writeTorchvisionModules(dir: string, detector: DetectorSummary, source: string): void {
   writeFileSync(join(dir, "model.py"), emitTorchvisionModule(detector, { source, moduleName: "model" }));
   // train.py reads COCO or VOC only; the dataset named here is never read, as only the script's
   // settings and helpers are imported.
@@ -167,9 +167,10 @@ function writeTorchvisionModules(dir: string, detector: DetectorSummary, source:
 }
 
 /** Runs a child to completion and resolves to its stdout; rejects with the end of its stderr. */
-function run(command: string, args: readonly string[], threads: number): Promise<string> {
+export function run(command: string, args: readonly string[], threads: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<string> {
   const env = {
     ...process.env,
+    ...extraEnv,
     // TensorFlow's pools default to every core; torch's own setting is made in the script.
     TF_NUM_INTRAOP_THREADS: String(threads),
     TF_NUM_INTEROP_THREADS: String(threads),
@@ -194,15 +195,15 @@ function run(command: string, args: readonly string[], threads: number): Promise
 }
 
 /** A measurement child's result (its last line of output), or why it failed: one failure does not end the bench. */
-async function measure(command: string, args: readonly string[], threads: number): Promise<Outcome> {
+export async function measure<T = RunResult>(command: string, args: readonly string[], threads: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<Outcome<T>> {
   try {
-    return { result: JSON.parse((await run(command, args, threads)).trim().split("\n").at(-1)!) as RunResult };
+    return { result: JSON.parse((await run(command, args, threads, extraEnv)).trim().split("\n").at(-1)!) as T };
   } catch (error) {
     return { error: (error as Error).message };
   }
 }
 
-const median = (values: readonly number[]) => {
+export const median = (values: readonly number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;

@@ -73,13 +73,18 @@ describe("detc run → predict → eval", () => {
     const out = join(dir, "run");
     const first = detc("run", spec, "--out", out, "--max-steps", "2", "--json");
     expect(first.code, first.stderr).toBe(0);
-    expect(JSON.parse(first.stdout)).toMatchObject({ steps: 2, resumedFrom: 0 });
+    const summary = JSON.parse(first.stdout);
+    expect(summary).toMatchObject({ steps: 2, resumedFrom: 0 });
+    // The whole process's peak: the engine alone is over 100 MB, a tiny model's training under 4 GB.
+    expect(summary.peakMemoryBytes).toBeGreaterThan(100 * 2 ** 20);
+    expect(summary.peakMemoryBytes).toBeLessThan(4 * 2 ** 30);
     const again = detc("run", spec, "--out", out, "--max-steps", "3");
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("pass --resume");
-    const resumed = detc("run", spec, "--out", out, "--max-steps", "3", "--resume", "--json");
+    const resumed = detc("run", spec, "--out", out, "--max-steps", "3", "--resume");
+    expect(resumed.stdout).toMatch(/peak memory \d+\.\d\d GiB/);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(JSON.parse(resumed.stdout)).toMatchObject({ steps: 3, resumedFrom: 2 });
+    expect(resumed.stdout).toContain("done: 3 steps (resumed at 2)");
 
     const weights = join(out, "checkpoint.safetensors");
     const image = join(root, "test/fixtures/data/coco/images/red.png");

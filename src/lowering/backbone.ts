@@ -129,6 +129,11 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
   const converter = weightConverter(graph);
 
   const lastUse = lastUses(plan, taps);
+  // The plan's leading steps up to the last frozen one, when they are all frozen (or the input):
+  // stages are prefixes of the plan.
+  const lastFrozen = plan.reduce((last, node, i) => (frozenNodes.has(node.name) ? i : last), -1);
+  const leadingFrozen = plan.slice(0, lastFrozen + 1).every((node) => frozenNodes.has(node.name) || node.op.kind === "input");
+  const frozenPrefix = leadingFrozen ? lastFrozen + 1 : 0;
   const foldable = foldableNorms(plan, taps);
   const foldedNorms = new Set(foldable.values());
 
@@ -150,26 +155,62 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
     // Peak memory is what is live at once: each step's temporaries go with its own tidy, and each
     // value goes after its last reader, unless another live value shares its tensor (identities
     // and permutes do) or it is not ours (the images, a variable). Tensors that backpropagation
-    // needs are kept by tfjs's tape regardless.
+    // needs are kept by tfjs's tape regardless, except in the frozen stages (see below).
     return tf.tidy(() => {
       const values = new Map<string, LaidOut>();
-      const release = (name: string) => {
-        const tensor = values.get(name)!.tensor;
-        values.delete(name);
-        const shared = [...values.values()].some((v) => v.tensor === tensor);
-        if (!shared && tensor !== images && !(tensor instanceof tf.Variable)) tensor.dispose();
-      };
-      plan.forEach((node, i) => {
-        const inputs = node.inputs.map((input) => values.get(input)!);
-        const value = tf.tidy(() => {
-          const { tensor, axes } = lowerStep(node, inputs, context);
-          return { tensor, axes: [...axes] };
-        });
-        values.set(node.name, value);
-        for (const input of new Set(node.inputs)) if (lastUse.get(input) === i) release(input);
-      });
+      const start = training ? frozenPrefix : 0;
+      if (start > 0) for (const [name, value] of runOffTape(images, context)) values.set(name, value);
+      runSteps(start, plan.length, values, images, context);
       return taps.map((tap) => output(values.get(tap)!));
     });
+  }
+
+  /** Steps [from, to) of the plan, each value released after its last reader. */
+  function runSteps(from: number, to: number, values: Map<string, LaidOut>, images: tf.Tensor, context: StepContext): void {
+    const release = (name: string) => {
+      const tensor = values.get(name)!.tensor;
+      values.delete(name);
+      const shared = [...values.values()].some((v) => v.tensor === tensor);
+      if (!shared && tensor !== images && !(tensor instanceof tf.Variable)) tensor.dispose();
+    };
+    for (let i = from; i < to; i++) {
+      const node = plan[i]!;
+      const inputs = node.inputs.map((input) => values.get(input)!);
+      const value = tf.tidy(() => {
+        const { tensor, axes } = lowerStep(node, inputs, context);
+        return { tensor, axes: [...axes] };
+      });
+      values.set(node.name, value);
+      for (const input of new Set(node.inputs)) if (lastUse.get(input) === i) release(input);
+    }
+  }
+
+  /**
+   * The frozen stages while training, as torchvision runs them with `requires_grad=False`: nothing
+   * in them needs a gradient, so they run inside a custom-gradient op, which tfjs's tape records as
+   * one node that saves nothing, instead of one node per op, each keeping its activations until
+   * the backward pass. Returns the values still to be read after them, in one packed tensor
+   * unpacked outside (a custom-gradient op has one output).
+   */
+  function runOffTape(images: tf.Tensor, context: StepContext): Map<string, LaidOut> {
+    let live: [string, LaidOut][] = [];
+    const packed = tf.customGrad(() => {
+      const values = new Map<string, LaidOut>();
+      runSteps(0, frozenPrefix, values, images, context);
+      live = [...values];
+      const value = tf.concat(live.map(([, v]) => tf.reshape(v.tensor, [-1])));
+      // Never called: the images do not depend on any variable, so no gradient flows back here.
+      return { value, gradFunc: () => tf.zerosLike(images) };
+    })(images);
+    const unpacked = new Map<string, LaidOut>();
+    let offset = 0;
+    for (const [name, value] of live) {
+      const size = value.tensor.size;
+      unpacked.set(name, { tensor: tf.reshape(tf.slice(packed, offset, size), value.tensor.shape), axes: value.axes });
+      offset += size;
+    }
+    packed.dispose();
+    return unpacked;
   }
 
   return {

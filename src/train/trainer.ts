@@ -23,6 +23,7 @@ import { readCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { CheckpointError, restoreVariables } from "./restore-variables.js";
 import type { SpecDatasets } from "./datasets.js";
 import { evaluateModel, type EvaluationResult } from "./evaluate.js";
+import { variableGrads } from "./gradients.js";
 import { MetricsLog } from "./metrics-log.js";
 import { SGD } from "./optimizer.js";
 import type { RunFolder } from "./run-folder.js";
@@ -263,7 +264,7 @@ export function computeGradients(
   examples: Awaited<ReturnType<typeof loadExamples>>,
 ): { losses: Record<string, number>; gradients: tf.NamedTensorMap } {
   const parts = new Map<string, tf.Scalar>();
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = variableGrads(() => {
     const losses = model.computeLosses(
       examples.map((e) => e.image),
       examples.map((e) => ({ boxes: e.boxes, labels: e.labels })),

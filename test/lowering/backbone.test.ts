@@ -175,6 +175,32 @@ describe("on wasm", () => {
 describe("on cpu", () => {
   beforeAll(() => useBackend("cpu"));
 
+  it("runs frozen stages off the gradient tape: the same output, and none of their activations recorded for backward", () => {
+    // At 32 px, resnet18's stem and layer1 (the two stages frozen below) work at 16×16 and 8×8, layer2 at 4×4.
+    const images = tf.randomNormal([1, 32, 32, 3], 0, 1, "float32", 7) as tf.Tensor4D;
+    type Tape = { outputs: tf.Tensor[] }[];
+    /** The output, and how many tape records hold a feature map of the stem's 16×16. */
+    const forward = (backbone: LoweredBackbone) => {
+      let recorded = 0;
+      let output: number[] = [];
+      const { value, grads } = tf.variableGrads(() => {
+        const [map] = backbone.apply(images, { training: true });
+        const tape = (tf.engine() as unknown as { state: { activeTape: Tape } }).state.activeTape;
+        recorded = tape.filter((node) => node.outputs.some((t) => t.rank === 4 && t.shape[1]! >= 16)).length;
+        output = [...map!.dataSync()];
+        return tf.mean(tf.square(map!)) as tf.Scalar;
+      });
+      tf.dispose([value, ...Object.values(grads)]);
+      return { recorded, output };
+    };
+    const frozen = forward(lower("resnet18", ["layer2"], { trainableStages: 1 }));
+    const trained = forward(lower("resnet18", ["layer2"], { trainableStages: 3, namePrefix: "t." }));
+    expect(frozen.output).toEqual(trained.output);
+    expect(trained.recorded).toBeGreaterThan(3);
+    expect(frozen.recorded).toBe(0);
+    images.dispose();
+  });
+
   it("trains only the unfrozen stages, updates only their running statistics, and leaks nothing", () => {
     const backbone = lower("resnet18", ["layer2"], { trainableStages: 1, frozenBatchNorm: false });
     const images = tf.randomNormal([1, 16, 16, 3], 0, 1, "float32", 7) as tf.Tensor4D;

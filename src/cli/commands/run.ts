@@ -125,6 +125,8 @@ export function registerRun(program: Command): void {
         });
         progress.end();
         if (existsSync(folder.metrics)) await writeCurvesOrWarn(folder.dir);
+        // The process's peak resident memory (getrusage's max RSS, in KiB): what the run needed at most.
+        const peakMemoryBytes = process.resourceUsage().maxRSS * 1024;
         const summary = {
           detector: spec.name,
           outDir: folder.dir,
@@ -134,13 +136,14 @@ export function registerRun(program: Command): void {
           checkpoint: result.checkpoint,
           checkpointStep: result.checkpointStep ?? null,
           evaluation: result.evaluation ?? null,
+          peakMemoryBytes,
         };
         if (options.json) writeJson(summary);
         else
           process.stdout.write(
             `${result.stopped ? "stopped" : "done"}: ${result.steps} steps${result.resumedFrom ? ` (resumed at ${result.resumedFrom})` : ""} · ` +
               (result.checkpointStep === undefined ? "no checkpoint" : `checkpoint ${result.checkpoint} (step ${result.checkpointStep})`) +
-              ` · metrics ${folder.metrics}\n` +
+              ` · metrics ${folder.metrics} · peak memory ${(peakMemoryBytes / 2 ** 30).toFixed(2)} GiB\n` +
               (result.evaluation ? `AP ${result.evaluation.AP.toFixed(3)} · AP50 ${result.evaluation.AP50.toFixed(3)} on ${spec.dataset.format} val\n` : ""),
           );
         if (result.stopped) process.exitCode = signalExitCode(stop.signal.reason as NodeJS.Signals);
