@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { checkSource } from "../src/check/index.js";
 import { trainingSubset } from "../src/data/dataset.js";
 import { batches } from "../src/data/loader.js";
-import { seededRandom } from "../src/data/random.js";
+import { seededRandom } from "../src/util/random.js";
 import { syntheticDataset } from "../src/data/synthetic.js";
 import { prepareExample } from "../src/data/transforms.js";
 import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
@@ -85,7 +85,7 @@ function workerLogs(dir: string): string {
     .join("\n");
 }
 
-function readLog(path: string): { steps: StepRecord[]; evals: Record<string, number>[] } {
+function readLog(path: string): { steps: StepRecord[]; evals: ({ step: number } & Record<string, number>)[] } {
   const records = readFileSync(path, "utf8").trim().split("\n").map((line) => JSON.parse(line));
   return { steps: records.filter((r) => r.type === "step"), evals: records.filter((r) => r.type === "eval") };
 }

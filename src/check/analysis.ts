@@ -8,14 +8,11 @@ import { findBackbone, type Backbone } from "../zoo/index.js";
 import { resolveTap, type BackboneGraph, type GraphNode } from "../zoo/graph.js";
 import { inferTypes, ShapeError, type NodeType } from "../zoo/infer.js";
 import { isSection, SETTINGS, type Section, type SettingValue } from "./settings.js";
+import { padTo, POOL_LEVEL } from "../util/torchvision.js";
 
-/** torchvision pads every batch to a multiple of this (GeneralizedRCNNTransform.size_divisible). */
-export const SIZE_DIVISIBLE = 32;
 /** torchvision's default resize (min_size 800, max_size 1333). */
 export const DEFAULT_INPUT = { min: 800, max: 1333 } as const;
 export const DEFAULT_RATIOS = [0.5, 1.0, 2.0] as const;
-/** Name of the extra max-pool level, as torchvision's LastLevelMaxPool names it. */
-export const POOL_LEVEL = "pool";
 
 export interface FeatureLevel {
   /** How specs refer to the level: the tap as written, or `pool`. */
@@ -102,8 +99,6 @@ const STATEMENT_SLOT: Record<Exclude<ast.Statement["kind"], "Settings">, keyof S
   Dataset: "dataset",
 };
 
-/** A side after torchvision's batch padding. */
-export const padTo = (size: number) => Math.ceil(size / SIZE_DIVISIBLE) * SIZE_DIVISIBLE;
 
 function inputSize(statement: ast.InputStatement | undefined): InputSize {
   const square = (form: InputSize["form"], side: number, extra: Partial<InputSize> = {}): InputSize => ({

@@ -9,7 +9,7 @@
  * `fromTorchLayout` / `toTorchLayout` convert a tensor of any key.
  */
 import * as tf from "@tensorflow/tfjs";
-import { padTo } from "../check/analysis.js";
+import { padTo } from "../util/torchvision.js";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import type { PartParameters } from "../check/summary.js";
 import type { Box, RgbImage } from "../data/dataset.js";
@@ -23,7 +23,7 @@ import { stages } from "../zoo/stages.js";
 import { AnchorGenerator } from "./anchor-utils.js";
 import { FeaturePyramidNetwork } from "./feature-pyramid.js";
 import { MultiScaleRoIAlign } from "./poolers.js";
-import { type RandomSource, seededRandom } from "./random.js";
+import { type Random, randomFromState } from "../util/random.js";
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead } from "./roi-heads.js";
 import { RegionProposalNetwork, RPNHead, type TargetTensors } from "./rpn.js";
 import { GeneralizedRCNNTransform } from "./transform.js";
@@ -32,7 +32,7 @@ export interface FasterRCNNOptions {
   /** Seeds initialisation and the samplers; default: the spec's `train seed`. */
   readonly seed?: number;
   /** The samplers' random source (default: seeded by `seed`); the trainer keeps its state in checkpoints. */
-  readonly random?: RandomSource;
+  readonly random?: Random;
   /**
    * Prepended to every tfjs variable name, which must be unique among live variables: two models
    * alive at once need different prefixes.
@@ -235,7 +235,7 @@ export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions =
   const channels = spec.fpn?.channels ?? inChannels[0]!;
 
   const anchorGenerator = new AnchorGenerator(spec.anchors.sizes, spec.anchors.ratios);
-  const random = options.random ?? seededRandom(seed);
+  const random = options.random ?? randomFromState(seed);
   const regionProposalNetwork = new RegionProposalNetwork(
     anchorGenerator,
     new RPNHead(channels, anchorGenerator.numAnchorsPerLocation()[0]!, seed, `${namePrefix}rpn.head.`),

@@ -8,7 +8,7 @@
  * (`inner_blocks.{i}.0.weight`, `layer_blocks.{i}.0.bias`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { POOL_LEVEL } from "../check/analysis.js";
+import { POOL_LEVEL } from "../util/torchvision.js";
 import { hashKey } from "../lowering/initialisation.js";
 
 export class FeaturePyramidNetwork {

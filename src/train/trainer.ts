@@ -17,7 +17,7 @@ import { trainingSubset } from "../data/dataset.js";
 import { batches, loadExamples, stepsPerEpoch } from "../data/loader.js";
 import type { ExampleOptions } from "../data/transforms.js";
 import { buildFasterRCNN, type FasterRCNN } from "../detection/faster-rcnn.js";
-import { seededRandom } from "../detection/random.js";
+import { randomFromState } from "../util/random.js";
 import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { CheckpointError, readCheckpoint, restoreVariables, saveCheckpoint } from "./checkpoint.js";
 import type { SpecDatasets } from "./datasets.js";
@@ -100,7 +100,7 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
   const hash = specHash(spec);
   const resuming = folder.resume && existsSync(folder.checkpoint);
 
-  const samplerRandom = seededRandom(seed);
+  const samplerRandom = randomFromState(seed);
   const model = buildFasterRCNN(spec, { seed, random: samplerRandom });
   const sgd = new SGD(settings.momentum as number, settings.weight_decay as number);
   let step = 0;

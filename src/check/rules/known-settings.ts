@@ -12,7 +12,7 @@ function valueProblem(spec: SettingSpec, values: ast.Setting["values"]): string 
   if (numbers.some((n) => !Number.isFinite(n.value))) return undefined; // E034's to report
   switch (spec.type) {
     case "boolean":
-      return values.length === 1 && values[0]!.kind === "Identifier" && ["true", "false"].includes(values[0].value)
+      return values.length === 1 && values[0]?.kind === "Identifier" && ["true", "false"].includes(values[0].value)
         ? undefined
         : "`true` or `false`";
     case "integers":
