@@ -2,10 +2,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
-  CompletionRequest, createProtocolConnection, DiagnosticSeverity, DidChangeTextDocumentNotification,
+  CodeActionRequest, CompletionRequest, createProtocolConnection, DiagnosticSeverity, DidChangeTextDocumentNotification,
   DidOpenTextDocumentNotification, DocumentFormattingRequest, ExitNotification, HoverRequest, InitializeRequest,
   PublishDiagnosticsNotification, ShutdownRequest, StreamMessageReader, StreamMessageWriter,
-  type CompletionItem, type MarkupContent, type ProtocolConnection, type PublishDiagnosticsParams, type TextEdit,
+  type CodeAction, type CompletionItem, type MarkupContent, type ProtocolConnection, type PublishDiagnosticsParams, type TextEdit,
 } from "vscode-languageserver/node";
 
 const cli = inject("cli");
@@ -158,6 +158,34 @@ describe("detc lsp", () => {
     expect(keywords.map((i) => i.label)).toEqual(expect.arrayContaining(["anchors", "tap", "fpn", "classes", "detector"]));
     expect(keywords.map((i) => i.label)).not.toContain("sizes");
     expect(await connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: positionOf(text, "fpn 25") })).toEqual([]);
+  });
+
+  it("checks a spec against its data after the edits settle, and a code action writes the fitted anchors line", async () => {
+    const quick = "file:///work/quick.det";
+    const text = "detector q\nbackbone resnet18\ntap layer2\nanchors sizes (16, 32, 64) ratios 0.5, 1.0, 2.0\nclasses 5\ninput 128\n";
+    const withData = new Promise<PublishDiagnosticsParams>((resolve) => {
+      const previous = onPublish;
+      onPublish = () => {
+        previous();
+        const found = published.find((p) => p.uri === quick && p.diagnostics.some((d) => d.code === "I093"));
+        if (found) resolve(found);
+      };
+    });
+    await connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: quick, languageId: "det", version: 1, text } });
+    const { diagnostics } = await withData;
+    expect(diagnostics.map((d) => d.code)).toEqual(["W090", "I093"]);
+    const fitted = diagnostics[1]!;
+    expect(fitted.range).toEqual({ start: { line: 3, character: 0 }, end: { line: 3, character: 47 } });
+    const actions = (await connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri: quick },
+      range: fitted.range,
+      context: { diagnostics },
+    })) as CodeAction[];
+    expect(actions).toHaveLength(1);
+    const edit = actions[0]!.edit!.changes![quick]![0]!;
+    expect(edit.range).toEqual(fitted.range);
+    expect(edit.newText).toMatch(/^anchors sizes \([\d, ]+\) ratios [\d., ]+$/);
+    expect(fitted.message).toContain(`expected: ${edit.newText}`);
   });
 
   it("formats a document as detc fmt does, and leaves one with syntax errors alone", async () => {

@@ -1,5 +1,5 @@
 /**
- * The README's Neovim snippet for the installed Neovim, run as written (with `detc` on the PATH):
+ * The Neovim snippet of docs/editors.md for the installed Neovim, run as written (with `detc` on the PATH):
  * it must start the language server, show a spec's diagnostics and format it. Skipped, and reported
  * as skipped, on machines without `nvim`.
  */
@@ -14,11 +14,11 @@ const cli = inject("cli");
 const nvim = spawnSync("nvim", ["--version"], { encoding: "utf8" });
 const version = nvim.status === 0 ? nvim.stdout.match(/NVIM v(\d+)\.(\d+)/)!.slice(1).map(Number) : undefined;
 
-/** The lua block the README gives for this Neovim version. */
+/** The lua block docs/editors.md gives for this Neovim version. */
 function snippet(major: number, minor: number): string {
-  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const page = readFileSync(join(root, "docs/editors.md"), "utf8");
   const heading = major === 0 && minor < 11 ? "For Neovim 0.7 to 0.10" : "for Neovim 0.11 and later";
-  const after = readme.slice(readme.indexOf(heading));
+  const after = page.slice(page.indexOf(heading));
   return after.match(/```lua\n([\s\S]*?)```/)![1]!;
 }
 
@@ -36,7 +36,7 @@ wait(function() return #vim.diagnostic.get(0) > 0 end, function()
 end)
 `;
 
-describe.skipIf(version === undefined)(`the README's Neovim set-up (nvim ${version?.join(".")})`, () => {
+describe.skipIf(version === undefined)(`docs/editors.md's Neovim set-up (nvim ${version?.join(".")})`, () => {
   it("shows the checker's diagnostics and formats the buffer", () => {
     const dir = mkdtempSync(join(tmpdir(), "detc-nvim-"));
     mkdirSync(join(dir, "bin"));

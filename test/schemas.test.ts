@@ -57,3 +57,14 @@ it("`trainable 0` (a frozen body) and `batch_norm_eps 0` are kept, not dropped a
   const [detector] = checkSource("detector d\nbackbone resnet50 trainable 0 batch_norm_eps 0\ntap layer3\nclasses 21\n").detectors;
   expect(detector!.spec.backbone).toEqual({ name: "resnet50", trainable: 0, batchNormEps: 0 });
 });
+
+it("`detc check --data` output (the anchors against the data) matches the output schema", async () => {
+  const { checkDetectorData } = await import("../src/anchors/analyze.js");
+  const { syntheticDataset } = await import("../src/data/synthetic.js");
+  const source = "detector d\nbackbone resnet18\ntap layer2, layer3\nfpn 64 extra maxpool\nclasses 5\ninput 128\n";
+  const result = checkSource(source);
+  const data = new Map([["d", checkDetectorData(result.analyses[0]!, syntheticDataset("train", { imageSize: 128, trainCount: 32 }))]]);
+  const output = checkJson([{ path: "x.det", source, result, data }]);
+  expect(output.files[0]!.detectors[0]!.data?.levels).toHaveLength(3);
+  expect(validateOutput(output), ajv.errorsText(validateOutput.errors)).toBe(true);
+});

@@ -10,7 +10,7 @@ export interface Label {
 
 export interface Diagnostic {
   readonly severity: Severity;
-  /** Stable code (`E011`), documented in the README; tools may match on it. */
+  /** Stable code (`E011`), documented in docs/diagnostics.md; tools may match on it. */
   readonly code: string;
   readonly message: string;
   /** Where the problem is, and a short label shown under the underlined text. */
@@ -21,6 +21,8 @@ export interface Diagnostic {
   readonly found?: string;
   /** What to do about it, in the spec's own terms. */
   readonly hint?: string;
+  /** An edit that applies the hint (the language server offers it as a code action). */
+  readonly fix?: { readonly span: Span; readonly replacement: string };
 }
 
 export const errorCount = (diagnostics: readonly Diagnostic[]) =>

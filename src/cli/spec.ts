@@ -2,6 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { checkSource } from "../check/index.js";
+import type { DetectorAnalysis } from "../check/analysis.js";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import { MAX_SPEC_SIZE } from "../language/index.js";
 import { cannotRead, sourceName, STDIN, UsageError } from "./io.js";
@@ -13,6 +14,9 @@ export class SpecError extends Error {}
 
 export interface LoadedSpec {
   readonly spec: DetectorSpec;
+  /** The checked detector and its file's text, for checks that come later (its data, in `detc run`). */
+  readonly analysis: DetectorAnalysis;
+  readonly source: string;
   /** Paths in the spec are relative to this folder. */
   readonly dir: string;
 }
@@ -77,5 +81,6 @@ export function loadSpec(path: string, detectorName?: string): LoadedSpec {
     throw new UsageError(`${path} has ${names.length} detectors (${names.join(", ")}); choose one with --detector`);
   const detector = detectorName === undefined ? result.detectors[0]! : result.detectors.find((d) => d.name === detectorName);
   if (!detector) throw new UsageError(`${path} has no detector \`${detectorName}\` (it has ${names.join(", ")})`);
-  return { spec: detector.spec, dir: dirname(path) };
+  const analysis = result.analyses.find((a) => a.name === detector.name)!;
+  return { spec: detector.spec, analysis, source, dir: dirname(path) };
 }

@@ -8,8 +8,9 @@
  * (`inner_blocks.{i}.0.weight`, `layer_blocks.{i}.0.bias`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { POOL_LEVEL } from "../util/torchvision.js";
+import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
+import { POOL_LEVEL } from "../util/torchvision.js";
 
 export class FeaturePyramidNetwork {
   /** Keyed by torchvision's state-dict key relative to the FPN module. */
@@ -44,7 +45,7 @@ export class FeaturePyramidNetwork {
 
   private conv(module: string, x: tf.Tensor4D): tf.Tensor4D {
     const weight = this.variables.get(`${module}.weight`) as tf.Variable<tf.Rank.R4>;
-    return tf.add(tf.conv2d(x, weight, 1, "same"), this.variables.get(`${module}.bias`)!);
+    return tf.add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!);
   }
 
   /**

@@ -29,6 +29,16 @@ export class LevelMapper {
     readonly eps = 1e-6,
   ) {}
 
+  /**
+   * The same rule for one box on the host (float32 `sqrt` and division, as torch computes them), for
+   * reports over a whole dataset; an index from `kMin`.
+   */
+  levelOfArea(area: number): number {
+    const log2 = Math.fround(Math.log2(Math.fround(Math.fround(Math.sqrt(Math.fround(area))) / this.canonicalScale)));
+    const level = Math.floor(Math.fround(Math.fround(log2 + this.canonicalLevel) + Math.fround(this.eps)));
+    return Math.min(this.kMax, Math.max(this.kMin, level)) - this.kMin;
+  }
+
   /** `[K]` int32 level index for the boxes of all images, concatenated. */
   levels(boxLists: readonly tf.Tensor2D[]): tf.Tensor1D {
     return tf.tidy(() => {

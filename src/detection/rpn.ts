@@ -6,6 +6,7 @@
  * `tf.variableGrads` / `optimizer.minimize`: proposal selection uses tfjs's synchronous NMS kernel.
  */
 import * as tf from "@tensorflow/tfjs";
+import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
 import type { AnchorGenerator, Size2D } from "./anchor-utils.js";
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from "./box-coder.js";
@@ -55,7 +56,7 @@ export class RPNHead {
 
   private conv(module: string, x: tf.Tensor4D): tf.Tensor4D {
     const weight = this.variables.get(`${module}.weight`) as tf.Variable<tf.Rank.R4>;
-    return tf.add(tf.conv2d(x, weight, 1, "same"), this.variables.get(`${module}.bias`)!);
+    return tf.add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!);
   }
 
   /**

@@ -31,6 +31,73 @@ function padded(op: Conv2dOp, x: tf.Tensor4D): { input: tf.Tensor4D; pad: "same"
   return { input: tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), pad: "valid" };
 }
 
+/**
+ * The five `in→out` channel pairs for which oneDNN's brgemm 1×1 convolution (TensorFlow 2.21's CPU
+ * kernels, every x86 ISA from AVX2 up) divides an integer by zero while it picks its blocking: a
+ * "maskrcnn workaround" special-cases them in `brg_blocking_t::est_eff_1x1`, and one of the blockings
+ * it weighs has no full row block. The process dies with SIGFPE before computing anything, at any
+ * spatial size. The data gradient of a 1×1 conv is a 1×1 conv from `out` to `in`, so training also
+ * dies on the reversed pairs (ResNet-50's `layer3.1.conv1`, 1024→256). Measured one conv at a time.
+ */
+const ONEDNN_FAULTING_PAIRS: ReadonlySet<string> = new Set(["1024→2048", "1024→512", "256→1024", "512→1024", "512→2048"]);
+
+function oneDnnFaultsOn(inChannels: number, outChannels: number): boolean {
+  return ONEDNN_FAULTING_PAIRS.has(`${inChannels}→${outChannels}`) || ONEDNN_FAULTING_PAIRS.has(`${outChannels}→${inChannels}`);
+}
+
+/**
+ * Every `stride`-th pixel from the first, as an unpadded 1×1 conv reads them: padded up to a whole
+ * number of strides, then one pixel of each stride taken by reshape and slice (tfjs has no gradient
+ * for StridedSlice).
+ */
+function everyStride(x: tf.Tensor4D, [strideH, strideW]: readonly [number, number]): tf.Tensor4D {
+  if (strideH === 1 && strideW === 1) return x;
+  const [n, h, w, c] = x.shape;
+  const outH = Math.floor((h - 1) / strideH) + 1;
+  const outW = Math.floor((w - 1) / strideW) + 1;
+  const whole = tf.pad(x, [[0, 0], [0, outH * strideH - h], [0, outW * strideW - w], [0, 0]]);
+  return whole
+    .reshape([n, outH, strideH, outW, strideW, c])
+    .slice([0, 0, 0, 0, 0, 0], [n, outH, 1, outW, 1, c])
+    .reshape([n, outH, outW, c]);
+}
+
+/**
+ * A 1×1 conv as the matrix product it is (sampled pixels × channels, times in × out), with `bias`
+ * fused in when given. TensorFlow's own non-oneDNN kernel computes the conv this way: equal values.
+ */
+export function pointwiseConv2d(x: tf.Tensor4D, filter: tf.Tensor4D, stride: readonly [number, number], bias?: tf.Tensor): tf.Tensor4D {
+  const sampled = everyStride(x, stride);
+  const [n, h, w, inChannels] = sampled.shape;
+  const outChannels = filter.shape[3];
+  const rows = sampled.reshape([n * h * w, inChannels]) as tf.Tensor2D;
+  const weights = filter.reshape([inChannels, outChannels]) as tf.Tensor2D;
+  const y = bias ? tf.fused.matMul({ a: rows, b: weights, bias }) : tf.matMul(rows, weights);
+  return y.reshape([n, h, w, outChannels]);
+}
+
+/**
+ * `tf.conv2d` (with `bias` fused in when given), except a 1×1 conv on a channel pair oneDNN cannot
+ * run, which becomes the equal matrix product on every engine, so a model computes the same way
+ * everywhere. A 1×1 kernel reads no padding, so `pad` does not matter for it.
+ */
+export function denseConv2d(
+  x: tf.Tensor4D,
+  filter: tf.Tensor4D,
+  stride: readonly [number, number],
+  pad: "same" | "valid",
+  dilation: readonly [number, number],
+  bias?: tf.Tensor,
+): tf.Tensor4D {
+  const [kh, kw, inChannels, outChannels] = filter.shape;
+  if (kh === 1 && kw === 1 && oneDnnFaultsOn(inChannels, outChannels)) return pointwiseConv2d(x, filter, stride, bias);
+  const strides: [number, number] = [...stride];
+  const dilations: [number, number] = [...dilation];
+  return bias
+    ? tf.fused.conv2d({ x, filter, strides, pad, dataFormat: "NHWC", dilations, bias })
+    : tf.conv2d(x, filter, strides, pad, "NHWC", dilations);
+}
+
 /** A per-output-channel `y · scale + shift` applied after the conv: a batch norm folded into it. */
 export interface ChannelAffine {
   readonly scale: tf.Tensor1D;
@@ -61,10 +128,7 @@ export function conv2d(op: Conv2dOp, x: tf.Tensor4D, weight: tf.Tensor4D, convBi
   const filter = filterScale ? (tf.mul(weight, filterScale) as tf.Tensor4D) : weight;
   const bias = affine ? (convBias ? tf.add(tf.mul(convBias, affine.scale), affine.shift) : affine.shift) : convBias;
   const fused = options.fuseBias && bias !== undefined && (op.groups === 1 || isDepthwise(op));
-  const dense = (input: tf.Tensor4D, filter: tf.Tensor4D) =>
-    fused
-      ? tf.fused.conv2d({ x: input, filter, strides: stride, pad, dataFormat: "NHWC", dilations: dilation, bias })
-      : tf.conv2d(input, filter, stride, pad, "NHWC", dilation);
+  const dense = (input: tf.Tensor4D, filter: tf.Tensor4D) => denseConv2d(input, filter, stride, pad, dilation, fused ? bias : undefined);
   const depthwise = (input: tf.Tensor4D, filter: tf.Tensor4D) =>
     fused
       ? tf.fused.depthwiseConv2d({ x: input, filter, strides: stride, pad, dataFormat: "NHWC", dilations: dilation, bias })

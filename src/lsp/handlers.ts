@@ -6,13 +6,13 @@
  */
 import type { IToken } from "chevrotain";
 import {
-  CompletionItemKind, DiagnosticSeverity, MarkupKind, TextEdit,
-  type CompletionItem, type Diagnostic as LspDiagnostic, type Hover, type Range,
+  CodeActionKind, CompletionItemKind, DiagnosticSeverity, MarkupKind, TextEdit,
+  type CodeAction, type CompletionItem, type Diagnostic as LspDiagnostic, type Hover, type Range,
 } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
 import { checkSource } from "../check/index.js";
 import type { DetectorAnalysis, FeatureLevel } from "../check/analysis.js";
-import type { Severity } from "../check/diagnostic.js";
+import type { Diagnostic, Severity } from "../check/diagnostic.js";
 import type { Position, Span } from "../language/ast.js";
 import { MAX_SPEC_SIZE } from "../language/index.js";
 import { format } from "../language/printer.js";
@@ -31,9 +31,13 @@ const SEVERITY: Record<Severity, DiagnosticSeverity> = {
 const lspPosition = (p: Position) => ({ line: p.line - 1, character: p.column - 1 });
 export const lspRange = (span: Span): Range => ({ start: lspPosition(span.start), end: lspPosition(span.end) });
 
-export function diagnostics(document: TextDocument): LspDiagnostic[] {
-  const result = checkSource(document.getText());
-  const listed = result.diagnostics.map((d): LspDiagnostic => ({
+/** A diagnostic's fix travels in its `data`, so a code action can apply it without checking again. */
+interface FixData {
+  readonly fix: TextEdit;
+}
+
+export function toLspDiagnostic(d: Diagnostic, uri: string): LspDiagnostic {
+  return {
     range: lspRange(d.primary.span),
     severity: SEVERITY[d.severity],
     code: d.code,
@@ -45,9 +49,24 @@ export function diagnostics(document: TextDocument): LspDiagnostic[] {
       d.hint !== undefined && `help: ${d.hint}`,
     ].filter(Boolean).join("\n"),
     ...(d.secondary && {
-      relatedInformation: d.secondary.map((label) => ({ location: { uri: document.uri, range: lspRange(label.span) }, message: label.message })),
+      relatedInformation: d.secondary.map((label) => ({ location: { uri, range: lspRange(label.span) }, message: label.message })),
     }),
-  }));
+    ...(d.fix && { data: { fix: TextEdit.replace(lspRange(d.fix.span), d.fix.replacement) } satisfies FixData }),
+  };
+}
+
+/** Quick fixes for the diagnostics the editor shows at a place: each one that carries a fix applies it. */
+export function codeActions(document: TextDocument, shown: readonly LspDiagnostic[]): CodeAction[] {
+  return shown.flatMap((diagnostic) => {
+    const fix = (diagnostic.data as Partial<FixData> | undefined)?.fix;
+    if (fix === undefined) return [];
+    return [{ title: `Write \`${fix.newText.trim()}\``, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], isPreferred: true, edit: { changes: { [document.uri]: [fix] } } }];
+  });
+}
+
+export function diagnostics(document: TextDocument): LspDiagnostic[] {
+  const result = checkSource(document.getText());
+  const listed = result.diagnostics.map((d) => toLspDiagnostic(d, document.uri));
   const last = result.diagnostics.at(-1);
   if (result.omitted === 0 || last === undefined) return listed;
   // The problems list shows what the CLI lists; the rest are counted where the list ends.

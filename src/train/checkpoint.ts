@@ -4,7 +4,7 @@
  * (`writeFileAtomically`), so a reader only ever sees a complete file. Variables keep their
  * torchvision state-dict names; tensors are stored in TensorFlow.js layouts (conv HWIO, linear [in, out]).
  */
-import { InputError } from "../util/input-error.js";
+import { CheckpointError } from "./restore-variables.js";
 import { writeFileAtomically } from "../util/durable-file.js";
 import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
@@ -21,8 +21,6 @@ export interface CheckpointState {
   /** The samplers' random state before the next step, so a resumed run draws what an uninterrupted one would. */
   readonly samplerState: number;
 }
-
-export class CheckpointError extends InputError {}
 
 async function named(tensors: ReadonlyMap<string, tf.Tensor>, prefix = ""): Promise<[string, NamedTensor][]> {
   const out: [string, NamedTensor][] = [];
@@ -89,26 +87,4 @@ export function readCheckpoint(path: string): LoadedCheckpoint {
     else variables.set(name, tensor);
   }
   return { state: JSON.parse(file.metadata.state) as CheckpointState, variables, momentum };
-}
-
-/**
- * Copies a checkpoint's tensors into the model's variables, refusing one made for another model:
- * every variable must be present with its shape.
- */
-export function restoreVariables(path: string, into: ReadonlyMap<string, tf.Variable>, from: ReadonlyMap<string, NamedTensor>): void {
-  const problems: string[] = [];
-  for (const [name, variable] of into) {
-    const saved = from.get(name);
-    if (!saved) problems.push(`missing ${name}`);
-    else if (saved.shape.join() !== variable.shape.join())
-      problems.push(`${name}: checkpoint [${saved.shape}] vs model [${variable.shape}]`);
-  }
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 5).join("; ");
-    throw new CheckpointError(`${path} does not fit this model (${problems.length} problems): ${shown}${problems.length > 5 ? "; …" : ""}`);
-  }
-  for (const [name, variable] of into) {
-    const saved = from.get(name)!;
-    tf.tidy(() => variable.assign(tf.tensor(saved.data as Float32Array | Int32Array, saved.shape as number[], variable.dtype)));
-  }
 }

@@ -4,6 +4,8 @@ import { Option, type Command } from "commander";
 import { checkSource, type CheckResult } from "../../check/index.js";
 import type { Diagnostic, Severity } from "../../check/diagnostic.js";
 import type { DetectorSummary } from "../../check/summary.js";
+import type { DataCheck } from "../../anchors/analyze.js";
+import { anchorDataJson, checkData, renderAnchorData } from "../anchor-data.js";
 import { sourceName, writeJson } from "../io.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
 import { readSpec } from "../spec.js";
@@ -13,11 +15,13 @@ interface CheckedFile {
   readonly path: string;
   readonly source: string;
   readonly result: CheckResult;
+  /** With `--data`: each error-free detector's check against its training data. */
+  readonly data?: ReadonlyMap<string, DataCheck>;
 }
 
 export function checkJson(files: readonly CheckedFile[]) {
   return {
-    files: files.map(({ path, result }) => ({
+    files: files.map(({ path, result, data }) => ({
       file: path,
       ok: result.counts.error === 0,
       counts: result.counts,
@@ -51,6 +55,7 @@ export function checkJson(files: readonly CheckedFile[]) {
         anchorsPerLocation: d.anchorsPerLocation,
         parameters: d.parameters,
         spec: d.spec,
+        ...(data?.has(d.name) && { data: anchorDataJson(data.get(d.name)!.report) }),
       })),
     })),
   };
@@ -92,7 +97,8 @@ export function registerCheck(program: Command): void {
         "there are, 2 on usage errors.",
     )
     .argument("<files...>", ".det files (- for standard input)")
-    .option("--json", "machine-readable output (see README for the schema)")
+    .option("--json", "machine-readable output (schema: specs/check-output.schema.json)")
+    .option("--data", "also check the anchors against each detector's training boxes (docs/anchors.md)")
     .addOption(
       new Option("--format <format>", "human: code frames and the pyramid; github: GitHub Actions annotations")
         .choices(["human", "github"])
@@ -102,13 +108,17 @@ export function registerCheck(program: Command): void {
     .addHelpText(
       "after",
       "\nExamples:\n  $ detc check examples/*.det\n  $ cat my.det | detc check -\n  $ detc check my.det --json | jq '.files[0].detectors[0].levels'\n" +
-        "  $ detc check --format github specs/*.det   # in a GitHub Actions step",
+        "  $ detc check --format github specs/*.det   # in a GitHub Actions step\n" +
+        "  $ detc check --data examples/quickstart.det  # anchor recall on the training boxes, and a fitted anchors line",
     )
-    .action((paths: string[], options: { json?: boolean; format: "human" | "github" }) => {
-      const files = paths.map((path) => {
+    .action(async (paths: string[], options: { json?: boolean; data?: boolean; format: "human" | "github" }) => {
+      const files: CheckedFile[] = [];
+      for (const path of paths) {
         const source = readSpec(path);
-        return { path: sourceName(path), source, result: checkSource(source) };
-      });
+        const result = checkSource(source);
+        const data = options.data ? await checkData(path, result) : undefined;
+        files.push({ path: sourceName(path), source, result: data ? withDataDiagnostics(result, data) : result, ...(data && { data }) });
+      }
       const errors = files.reduce((n, f) => n + f.result.counts.error, 0);
       if (options.json) writeJson(checkJson(files));
       else if (options.format === "github") process.stdout.write(renderGithub(files));
@@ -117,17 +127,30 @@ export function registerCheck(program: Command): void {
     });
 }
 
+/** The data rules' diagnostics listed and counted with the checker's, in source order. */
+function withDataDiagnostics(result: CheckResult, data: ReadonlyMap<string, DataCheck>): CheckResult {
+  const added = [...data.values()].flatMap((check) => check.diagnostics);
+  const counts = { ...result.counts };
+  for (const d of added) counts[d.severity]++;
+  const diagnostics = [...result.diagnostics, ...added].sort((a, b) => a.primary.span.start.offset - b.primary.span.start.offset);
+  return { ...result, diagnostics, counts };
+}
+
 function renderHuman(files: readonly CheckedFile[], c: Colors): string {
   const out: string[] = [];
   let errors = 0;
   let warnings = 0;
-  for (const { path, source, result } of files) {
+  for (const { path, source, result, data } of files) {
     out.push(c.bold(c.underline(path)));
     for (const d of result.diagnostics) out.push(renderDiagnostic(d, path, source, c), "");
     if (result.omitted > 0) out.push(c.dim(`… and ${thousands(result.omitted)} more problems in ${path} (the first ${result.diagnostics.length} are shown)`), "");
     errors += result.counts.error;
     warnings += result.counts.warning;
-    for (const detector of result.detectors) out.push(renderPyramid(detector, c), "");
+    for (const detector of result.detectors) {
+      out.push(renderPyramid(detector, c), "");
+      const check = data?.get(detector.name);
+      if (check) out.push(renderAnchorData(check.report, c), "");
+    }
   }
   const status =
     errors > 0

@@ -100,15 +100,11 @@ export async function loadModel(
   initial: { specDir: string; init?: string; allowPartial?: boolean } = { specDir: "." },
 ) {
   const { buildFasterRCNN } = await import("../../detection/faster-rcnn.js");
+  const { loadWeights } = await import("../../train/detector-weights.js");
+  const { formatWeightsReport } = await import("../../weights/load-weights.js");
   const model = buildFasterRCNN(spec);
   try {
-    if (weights !== undefined) {
-      const { readCheckpoint, restoreVariables } = await import("../../train/checkpoint.js");
-      restoreVariables(weights, model.variables(), readCheckpoint(weights).variables);
-    } else {
-      const { formatWeightsReport, initialiseWeights } = await import("../../weights/load-weights.js");
-      for (const report of initialiseWeights(model, initial)) say(formatWeightsReport(report));
-    }
+    for (const report of loadWeights(model, { ...initial, weights })) say(formatWeightsReport(report));
   } catch (error) {
     model.dispose();
     throw error;

@@ -47,17 +47,16 @@ export function registerPredict(program: Command): void {
       await startEngine(options.backend, options.json === true);
       const { decodePhoto, writeDetectionsPng } = await import("../../data/images.js");
       const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
-      const className = (label: number) => spec.classes.names?.[label - 1] ?? `class ${label}`;
+      const { detect } = await import("../../detection/detect.js");
       const results = [];
       try {
         for (const path of images) {
           const image = await decodePhoto(path);
-          const [detection] = await model.predict([image]);
-          const kept = detection!.scores.map((score, i) => ({ box: detection!.boxes[i]!, label: detection!.labels[i]!, score })).filter((d) => d.score >= minScore);
-          results.push({ image: path, detections: kept.map((d) => ({ ...d, class: className(d.label) })) });
+          const detections = await detect(model, image, { minScore });
+          results.push({ image: path, detections });
           if (options.draw) {
             mkdirSync(options.draw, { recursive: true });
-            const labelled = kept.map((d) => ({ box: d.box, label: d.label, text: `${className(d.label)} ${d.score.toFixed(2)}` }));
+            const labelled = detections.map((d) => ({ box: d.box, label: d.label, text: `${d.class} ${d.score.toFixed(2)}` }));
             await writeDetectionsPng(image, labelled, join(options.draw, `${basename(path, extname(path))}.png`));
           }
         }

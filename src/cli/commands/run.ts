@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { BACKEND_OPTION, startEngine } from "../engine.js";
 import { numberOption, requireFile, UsageError, writeJson } from "../io.js";
 import { formatDuration, ProgressLine, progressBar } from "../progress.js";
+import { renderDiagnostic } from "../render-diagnostics.js";
 import { loadSpec } from "../spec.js";
 import { writeCurves } from "./plot.js";
 import { colors } from "../style.js";
@@ -56,7 +57,7 @@ export function registerRun(program: Command): void {
       "\nExamples:\n  $ detc run examples/quickstart.det\n  $ detc run my.det --out runs/exp1 --max-steps 2000\n  $ detc run my.det --out runs/exp1 --resume",
     )
     .action(async (file: string, options: RunOptions) => {
-      const { spec, dir } = loadSpec(file, options.detector);
+      const { spec, analysis, source, dir } = loadSpec(file, options.detector);
       const maxSteps =
         options.maxSteps === undefined
           ? undefined
@@ -87,6 +88,10 @@ export function registerRun(program: Command): void {
         const warnings = [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)];
         for (const warning of summarizeWarnings(warnings)) process.stderr.write(`warning: ${warning}\n`);
         say(checkTrainingData(datasets));
+        // The anchors against the training boxes (`detc check --data`): warnings, never a refusal.
+        const { checkDetectorData } = await import("../../anchors/analyze.js");
+        for (const d of checkDetectorData(analysis, datasets.train).diagnostics)
+          process.stderr.write(renderDiagnostic(d, file, source, colors(process.stderr)) + "\n\n");
 
         const c = colors(process.stderr);
         const started = performance.now();

@@ -1,0 +1,31 @@
+/**
+ * Copying saved tensors into a model's variables, refusing tensors saved for another model. Pure
+ * (no file system), so a checkpoint read from disk and a web page's downloaded weights both come here.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { InputError } from "../util/input-error.js";
+import type { NamedTensor } from "../weights/safetensors.js";
+
+export class CheckpointError extends InputError {}
+
+/**
+ * Copies saved tensors (named `path` in messages) into the model's variables, refusing one made for another model:
+ * every variable must be present with its shape.
+ */
+export function restoreVariables(path: string, into: ReadonlyMap<string, tf.Variable>, from: ReadonlyMap<string, NamedTensor>): void {
+  const problems: string[] = [];
+  for (const [name, variable] of into) {
+    const saved = from.get(name);
+    if (!saved) problems.push(`missing ${name}`);
+    else if (saved.shape.join() !== variable.shape.join())
+      problems.push(`${name}: checkpoint [${saved.shape}] vs model [${variable.shape}]`);
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).join("; ");
+    throw new CheckpointError(`${path} does not fit this model (${problems.length} problems): ${shown}${problems.length > 5 ? "; …" : ""}`);
+  }
+  for (const [name, variable] of into) {
+    const saved = from.get(name)!;
+    tf.tidy(() => variable.assign(tf.tensor(saved.data as Float32Array | Int32Array, saved.shape as number[], variable.dtype)));
+  }
+}
