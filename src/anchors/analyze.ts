@@ -126,8 +126,8 @@ export interface AnchorDataOptions {
 
 export function analyzeAnchorData(detector: DetectorAnalysis, images: readonly AnnotatedImage[], options: AnchorDataOptions): AnchorDataReport {
   const spec = detectorSpec(detector);
-  const high = spec.settings.rpn.fg_iou_thresh as number;
-  const low = spec.settings.rpn.bg_iou_thresh as number;
+  const high = spec.settings.rpn.fg_iou_thresh;
+  const low = spec.settings.rpn.bg_iou_thresh;
   const thresholds = [...new Set([high, 0.5, low])].sort((a, b) => b - a);
   const resized = resizeImages(detector, images);
   const levelSizes = new LevelSizes(detector);

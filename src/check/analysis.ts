@@ -7,7 +7,7 @@ import type * as ast from "../language/ast.js";
 import { findBackbone, type Backbone } from "../zoo/index.js";
 import { resolveTap, type BackboneGraph, type GraphNode } from "../zoo/graph.js";
 import { inferTypes, ShapeError, type NodeType } from "../zoo/infer.js";
-import { isSection, SETTINGS, type Section, type SettingValue } from "./settings.js";
+import { resolveSettings, type Settings } from "./settings.js";
 import { padTo, POOL_LEVEL } from "../util/torchvision.js";
 
 /** torchvision's default resize (min_size 800, max_size 1333). */
@@ -83,7 +83,7 @@ export interface DetectorAnalysis {
   readonly anchorsWritten: boolean;
   readonly roi: { readonly outputSize: number; readonly samplingRatio: number; readonly levels: readonly string[] };
   readonly numClasses?: number;
-  readonly settings: Readonly<Record<Section, Readonly<Record<string, SettingValue>>>>;
+  readonly settings: Settings;
 }
 
 const STATEMENT_SLOT: Record<Exclude<ast.Statement["kind"], "Settings">, keyof StatementsByKind> = {
@@ -122,36 +122,12 @@ function inputSize(statement: ast.InputStatement | undefined): InputSize {
   }
 }
 
-function settingValue(setting: ast.Setting): SettingValue | undefined {
-  const values = setting.values;
-  if (values.length === 0) return undefined;
-  if (values.every((v) => v.kind === "Number")) {
-    const numbers = values.map((v) => (v as ast.NumberLiteral).value);
-    return numbers.length === 1 ? numbers[0]! : numbers;
-  }
-  const only = values[0]!;
-  if (values.length === 1 && only.kind === "Identifier" && (only.value === "true" || only.value === "false"))
-    return only.value === "true";
-  return undefined;
-}
-
-/** Settings with the spec's overrides applied; malformed overrides are left to the settings rule. */
-function resolveSettings(statements: readonly ast.SettingsStatement[]): DetectorAnalysis["settings"] {
-  const resolved = {} as Record<Section, Record<string, SettingValue>>;
-  for (const section of Object.keys(SETTINGS) as Section[])
-    resolved[section] = Object.fromEntries(Object.entries(SETTINGS[section]).map(([k, s]) => [k, s.default]));
-  for (const statement of statements) {
-    const section = statement.section.value;
-    if (!isSection(section)) continue;
-    for (const setting of statement.settings) {
-      const spec = SETTINGS[section][setting.key.value];
-      const value = settingValue(setting);
-      if (spec === undefined || value === undefined) continue;
-      if (spec.type === "integers") resolved[section][setting.key.value] = typeof value === "number" ? [value] : value;
-      else resolved[section][setting.key.value] = value;
-    }
-  }
-  return resolved;
+/** The spec's settings over torchvision's defaults; malformed overrides are left to the settings rule. */
+function settingsOf(statements: readonly ast.SettingsStatement[]): Settings {
+  const written = new Map<string, ast.Setting>();
+  for (const statement of statements)
+    for (const setting of statement.settings) written.set(`${statement.section.value}.${setting.key.value}`, setting);
+  return resolveSettings((section, name) => written.get(`${section}.${name}`));
 }
 
 function defaultAnchorSizes(levelCount: number, fpn: boolean): number[][] {
@@ -281,6 +257,6 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
       levels: statements.roi?.levels?.map((l) => l.value) ?? taps.map((t) => t.id.value),
     },
     numClasses,
-    settings: resolveSettings(settingsStatements),
+    settings: settingsOf(settingsStatements),
   };
 }

@@ -82,7 +82,7 @@ export function registerEval(program: Command): void {
       const { loadSpecDatasets } = await import("../../train/datasets.js");
       const { evaluateModel } = await import("../../train/evaluate.js");
       const { val } = await loadSpecDatasets(spec, dir);
-      const result = await evaluateModel(model, val, spec.settings.train.batch_size as number);
+      const result = await evaluateModel(model, val, spec.settings.train.batch_size);
       model.dispose();
       const { VOC_AP50, ...coco } = result;
       if (options.json) return writeJson({ ...coco, VOC_AP50 });
