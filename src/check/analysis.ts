@@ -158,7 +158,8 @@ function typesOf(graph: BackboneGraph, height: number, width: number, cache: Typ
   return types;
 }
 
-export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new Map()): DetectorAnalysis {
+/** The detector's statements by kind, its settings statements, and the kinds written twice. */
+function groupStatements(detector: ast.Detector) {
   const statements: StatementsByKind = {};
   const settingsStatements: ast.SettingsStatement[] = [];
   const repeated: { statement: ast.Statement; first: ast.Statement }[] = [];
@@ -172,13 +173,11 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
     if (first !== undefined) repeated.push({ statement, first });
     else (statements as Record<string, ast.Statement>)[slot] = statement;
   }
+  return { statements, settingsStatements, repeated };
+}
 
-  const backbone = statements.backbone?.name ? findBackbone(statements.backbone.name.value) : undefined;
-  const graph = backbone?.graph();
-  const input = inputSize(statements.input);
-
-  const types = graph && typesOf(graph, input.paddedHeight, input.paddedWidth, cache);
-
+/** Each written tap with the graph node it names and that node's type, where they exist. */
+function resolveTaps(tap: ast.TapStatement | undefined, graph: BackboneGraph | undefined, types: ReadonlyMap<string, NodeType> | undefined): ResolvedTap[] {
   // Resolving walks the graph, so each different name is resolved once however often it is tapped.
   const resolved = new Map<string, GraphNode | undefined>();
   const resolve = (name: string) => {
@@ -186,47 +185,61 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
     if (!resolved.has(name)) resolved.set(name, resolveTap(graph, name));
     return resolved.get(name);
   };
-  const taps: ResolvedTap[] = (statements.tap?.nodes ?? []).map((id) => {
+  return (tap?.nodes ?? []).map((id) => {
     const node = resolve(id.value);
     return { id, node, type: node && types?.get(node.name) };
   });
+}
 
+/** The feature pyramid, one level per tap plus the max-pool level; empty unless every tap is a spatial map. */
+function featureLevels(taps: readonly ResolvedTap[], fpnChannels: number | undefined, extraPool: boolean): FeatureLevel[] {
+  const levels: FeatureLevel[] = [];
+  for (const { id, node, type } of taps) {
+    if (!node || !type || type.layout !== "nchw" || type.stride === null) return [];
+    const [, channels, height, width] = type.shape;
+    if (channels === undefined || height === undefined || width === undefined) return [];
+    levels.push({
+      name: id.value,
+      node: node.name,
+      channels,
+      outChannels: fpnChannels ?? channels,
+      stride: type.stride,
+      height,
+      width,
+      receptiveField: type.receptiveField,
+      extra: false,
+    });
+  }
+  const last = levels.at(-1);
+  if (last && extraPool && fpnChannels !== undefined) {
+    // LastLevelMaxPool: max_pool2d(kernel 1, stride 2) on the last FPN output.
+    const halve = (n: number) => Math.floor((n - 1) / 2) + 1;
+    levels.push({
+      name: POOL_LEVEL,
+      node: POOL_LEVEL,
+      channels: fpnChannels,
+      outChannels: fpnChannels,
+      stride: last.stride * 2,
+      height: halve(last.height),
+      width: halve(last.width),
+      receptiveField: last.receptiveField,
+      extra: true,
+    });
+  }
+  return levels;
+}
+
+/** The analyses a detector goes through, in order: statements, backbone and input, taps, levels, heads. */
+export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new Map()): DetectorAnalysis {
+  const { statements, settingsStatements, repeated } = groupStatements(detector);
+  const backbone = statements.backbone?.name ? findBackbone(statements.backbone.name.value) : undefined;
+  const graph = backbone?.graph();
+  const input = inputSize(statements.input);
+  const types = graph && typesOf(graph, input.paddedHeight, input.paddedWidth, cache);
+  const taps = resolveTaps(statements.tap, graph, types);
   const fpnChannels = statements.fpn?.channels?.value;
   const extraPool = statements.fpn?.extra !== undefined;
-  const allResolved = taps.length > 0 && taps.every((t) => t.type && t.type.layout === "nchw" && t.type.stride !== null);
-  const levels: FeatureLevel[] = [];
-  if (allResolved) {
-    for (const tap of taps) {
-      const [, channels, height, width] = tap.type!.shape as number[];
-      levels.push({
-        name: tap.id.value,
-        node: tap.node!.name,
-        channels: channels!,
-        outChannels: fpnChannels ?? channels!,
-        stride: tap.type!.stride!,
-        height: height!,
-        width: width!,
-        receptiveField: tap.type!.receptiveField,
-        extra: false,
-      });
-    }
-    const last = levels[levels.length - 1]!;
-    if (extraPool && fpnChannels !== undefined) {
-      // LastLevelMaxPool: max_pool2d(kernel 1, stride 2) on the last FPN output.
-      const halve = (n: number) => Math.floor((n - 1) / 2) + 1;
-      levels.push({
-        name: POOL_LEVEL,
-        node: POOL_LEVEL,
-        channels: fpnChannels,
-        outChannels: fpnChannels,
-        stride: last.stride * 2,
-        height: halve(last.height),
-        width: halve(last.width),
-        receptiveField: last.receptiveField,
-        extra: true,
-      });
-    }
-  }
+  const levels = featureLevels(taps, fpnChannels, extraPool);
 
   const tapChannels = taps.map((t) => t.type?.shape[1]);
   const headChannels = fpnChannels ?? (taps.length > 0 ? tapChannels[0] : undefined);
