@@ -20,7 +20,7 @@ const args = process.argv.slice(2);
 const outdir = args.find((arg) => !arg.startsWith("--")) ?? join(root, "dist");
 
 /** The wasm backend's binaries: plain, SIMD, and SIMD with threads (used only on cross-origin-isolated pages). */
-export const WASM_BINARIES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"];
+const WASM_BINARIES = ["tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"];
 
 /** The browser bundle's options, also used by the test that keeps Node out of the detection code. */
 export const webBundleOptions: BuildOptions = {

@@ -107,9 +107,9 @@ describe("detc taps", () => {
   });
 
   it("a known but unsupported network says why and what to use instead", () => {
-    const { code, stderr } = detc("taps", "swin_t");
+    const { code, stderr } = detc("taps", "maxvit_t");
     expect(code).toBe(2);
-    expect(stderr).toContain("swin_t cannot be a backbone: its shifted-window attention");
+    expect(stderr).toContain("maxvit_t cannot be a backbone: it is built for one input size");
     expect(stderr).toContain("use convnext_tiny");
   });
 

@@ -261,8 +261,30 @@ describe("PNG within the rasteriser's limits", () => {
   });
 });
 
+/** torchvision's feature maps and anchors per location for the examples (test/fixtures/make_goldens.py). */
+const torchvisionDetectors = JSON.parse(readFileSync(join(root, "test/fixtures/detectors.json"), "utf8")).detectors as Record<
+  string,
+  { anchorsPerLocation: number[]; input: [number, number]; levels: { shape: [number, number, number, number] }[] }
+>;
+
 describe("examples/diagrams", () => {
-  it.each(readdirSync(join(root, "examples")).filter((f) => f.endsWith(".det")))("%s's diagram is current (npm run diagrams)", async (file) => {
+  const examples = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".det"));
+
+  it.each(examples.filter((f) => basename(f, ".det") in torchvisionDetectors))(
+    "%s's diagram shows torchvision's feature maps, anchors per location and input",
+    async (file) => {
+      const golden = torchvisionDetectors[basename(file, ".det")]!;
+      const all = texts((await renderDiagram(graphOf(readFileSync(join(root, "examples", file), "utf8")), "svg")) as string);
+      const [height, width] = golden.input;
+      expect(all).toContain(`${height}×${width}×3`);
+      // Each level the RPN sees, as C×H×W on an arrow into it, and its anchors per location.
+      for (const { shape: [, channels, levelHeight, levelWidth] } of golden.levels) expect(all).toContain(`${channels}×${levelHeight}×${levelWidth}`);
+      const rpn = all.filter((text) => text.includes("/location"));
+      expect(rpn.map((line) => Number(line.match(/→ (\d+)\/location/)?.[1]))).toEqual(golden.anchorsPerLocation);
+    },
+  );
+
+  it.each(examples)("%s's committed diagram is what detc draws today (npm run diagrams)", async (file) => {
     const graph = graphOf(readFileSync(join(root, "examples", file), "utf8"));
     const expected = readFileSync(join(root, "examples/diagrams", `${basename(file, ".det")}.svg`), "utf8");
     expect(await renderDiagram(graph, "svg")).toBe(expected);

@@ -2,13 +2,14 @@
  * Dataset images are read upright, as `detc predict` reads photos: the same file gives `detc eval`
  * and `detc predict` the same pixels, and a sideways photo annotated on its stored pixels fails loudly.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeImageFile, decodePhoto } from "../src/data/images.js";
 import { loadVocDataset } from "../src/data/voc.js";
-import { taggedPhoto, uprightPixels } from "./support/photos.js";
+import { exifNotices } from "../src/train/datasets.js";
+import { rawImage, taggedPhoto, uprightPixels } from "./support/photos.js";
 
 /** A VOC folder with one image, `JPEGImages/image.jpg`, annotated as `width`×`height` with one dog at the square. */
 function vocWith(width: number, height: number): string {
@@ -52,5 +53,16 @@ describe("dataset images, upright", () => {
     await taggedPhoto(join(root, "JPEGImages/image.jpg"), 6, "jpeg");
     const loaded = await loadVocDataset({ root, split: "train", classNames: ["dog"] });
     await expect(loaded.samples[0]!.loadImage()).rejects.toThrow(/image is 96×64 but its annotation says 64×96 \(turned a quarter: .*exiftool -Orientation=1 -n/);
+  });
+
+  it("counts the photos EXIF turns, for a one-line notice per dataset", async () => {
+    const root = vocWith(96, 64);
+    await taggedPhoto(join(root, "JPEGImages/image.jpg"), 6, "jpeg");
+    writeFileSync(join(root, "ImageSets/Main/train.txt"), "image\nplain\n");
+    writeFileSync(join(root, "Annotations/plain.xml"), readFileSync(join(root, "Annotations/image.xml"), "utf8").replace("image.jpg", "plain.jpg"));
+    await rawImage(await uprightPixels(), 96, 64).jpeg().toFile(join(root, "JPEGImages/plain.jpg"));
+    const loaded = await loadVocDataset({ root, split: "train", classNames: ["dog"] });
+    expect(loaded.turnedByExif).toBe(1);
+    expect(exifNotices(loaded, loaded)).toEqual(["voc train: 1 of 2 images rotated by EXIF (read upright, as annotation tools show them)"]);
   });
 });

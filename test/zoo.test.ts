@@ -53,6 +53,7 @@ const REQUIRED = [
   "convnext_tiny", "convnext_small", "convnext_base", "convnext_large",
   "squeezenet1_0", "squeezenet1_1", "alexnet", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
   "densenet121", "densenet161", "densenet169", "densenet201", "googlenet", "inception_v3",
+  "swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b",
 ];
 
 it("the zoo has every required network", () => {

@@ -5,8 +5,8 @@
  * rule (`match.ts`) and the RoI `LevelMapper`. Pure: boxes and image sizes in, numbers out.
  */
 import type { DetectorAnalysis } from "../check/analysis.js";
+import { anchorsLine, checkAnchorData, type AnchorDataReport, type LevelAnchorData, type RecallAt } from "../check/anchor-data.js";
 import { padTo } from "../util/torchvision.js";
-import { checkAnchorData, type AnchorDataReport, type LevelAnchorData, type RecallAt } from "../check/anchor-data.js";
 import { dataRules } from "../check/data-rules/index.js";
 import type { Diagnostic } from "../check/diagnostic.js";
 import { detectorSpec } from "../check/detector-spec.js";
@@ -17,7 +17,7 @@ import { setupScales, type LevelMapper } from "../detection/poolers.js";
 import { GeneralizedRCNNTransform } from "../detection/transform.js";
 import { inferTypes } from "../zoo/infer.js";
 import { matchImage, type LevelGrid } from "./match.js";
-import { anchorsLine, atLeastStride, fitFinestLevels } from "./suggest.js";
+import { atLeastStride, fitFinestLevels } from "./suggest.js";
 
 /** One training image: its stored size and its (non-crowd) boxes in its own pixels. */
 export interface AnnotatedImage {

@@ -36,8 +36,6 @@ export interface ImageMatch {
   readonly bestLevel: Int32Array;
   /** Anchors the Matcher assigns to the box, per level: `[box * levels + level]`. */
   readonly positives: Int32Array;
-  /** Of those, the ones whose IoU reaches `high` (the others come from the low-quality rule). */
-  readonly positivesAboveHigh: Int32Array;
 }
 
 /** An anchor of the grid, by level, row, column and cell index. */
@@ -125,7 +123,6 @@ export function matchImage(boxes: Float32Array, levels: readonly LevelGrid[], th
   const bestIou = new Float32Array(boxCount);
   const bestLevel = new Int32Array(boxCount);
   const positives = new Int32Array(boxCount * levels.length);
-  const positivesAboveHigh = new Int32Array(boxCount);
   const bestAt: { at: AnchorAt; iou: number }[][] = [];
   for (let box = 0; box < boxCount; box++) {
     const perCell: { at: AnchorAt; iou: number }[] = [];
@@ -162,12 +159,9 @@ export function matchImage(boxes: Float32Array, levels: readonly LevelGrid[], th
       if (iou > maxIou) [maxIou, argmax] = [iou, box];
       if (iou === bestIou[box]) isBestOfSomeBox = true;
     }
-    const aboveHigh = maxIou >= thresholds.high;
-    if (!aboveHigh && !isBestOfSomeBox) continue;
-    positives[argmax * levels.length + at.level]!++;
-    if (aboveHigh) positivesAboveHigh[argmax]!++;
+    if (maxIou >= thresholds.high || isBestOfSomeBox) positives[argmax * levels.length + at.level]!++;
   }
-  return { bestIou, bestLevel, positives, positivesAboveHigh };
+  return { bestIou, bestLevel, positives };
 }
 
 function visitEveryAnchor(levels: readonly LevelGrid[], visit: (at: AnchorAt) => void): void {

@@ -141,12 +141,3 @@ export function atLeastStride(fit: FittedAnchors, strides: readonly number[]): F
   });
   return { sizes, ratios: fit.ratios };
 }
-
-const formatRatio = (ratio: number) => (Number.isInteger(ratio) ? ratio.toFixed(1) : String(ratio));
-
-/** The `anchors` statement for `anchors`: flat sizes for one size per level, groups otherwise. */
-export function anchorsLine(anchors: { readonly sizes: readonly (readonly number[])[]; readonly ratios: readonly number[] }): string {
-  const flat = anchors.sizes.every((group) => group.length === 1);
-  const sizes = flat ? anchors.sizes.map((group) => group[0]).join(", ") : anchors.sizes.map((group) => `(${group.join(", ")})`).join(", ");
-  return `anchors sizes ${sizes} ratios ${anchors.ratios.map(formatRatio).join(", ")}`;
-}

@@ -6,7 +6,7 @@
 import type * as ast from "../language/ast.js";
 import { findBackbone, type Backbone } from "../zoo/index.js";
 import { resolveTap, type BackboneGraph, type GraphNode } from "../zoo/graph.js";
-import { inferTypes, ShapeError, type NodeType } from "../zoo/infer.js";
+import { inferTypes, featureMap, ShapeError, type NodeType } from "../zoo/infer.js";
 import { resolveSettings, type Settings } from "./settings.js";
 import { padTo, POOL_LEVEL } from "../util/torchvision.js";
 
@@ -195,9 +195,9 @@ function resolveTaps(tap: ast.TapStatement | undefined, graph: BackboneGraph | u
 function featureLevels(taps: readonly ResolvedTap[], fpnChannels: number | undefined, extraPool: boolean): FeatureLevel[] {
   const levels: FeatureLevel[] = [];
   for (const { id, node, type } of taps) {
-    if (!node || !type || type.layout !== "nchw" || type.stride === null) return [];
-    const [, channels, height, width] = type.shape;
-    if (channels === undefined || height === undefined || width === undefined) return [];
+    const map = type && featureMap(type);
+    if (!node || !type || !map || type.stride === null) return [];
+    const { channels, height, width } = map;
     levels.push({
       name: id.value,
       node: node.name,
@@ -241,7 +241,7 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
   const extraPool = statements.fpn?.extra !== undefined;
   const levels = featureLevels(taps, fpnChannels, extraPool);
 
-  const tapChannels = taps.map((t) => t.type?.shape[1]);
+  const tapChannels = taps.map((t) => t.type && featureMap(t.type)?.channels);
   const headChannels = fpnChannels ?? (taps.length > 0 ? tapChannels[0] : undefined);
   const levelCount = taps.length + (extraPool ? 1 : 0);
   const anchors = statements.anchors;

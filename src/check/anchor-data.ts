@@ -80,6 +80,15 @@ export interface DataRule {
 export const share = (count: number, total: number) => (total === 0 ? 0 : count / total);
 export const percent = (count: number, total: number) => `${Math.round(100 * share(count, total))}%`;
 
+const formatRatio = (ratio: number) => (Number.isInteger(ratio) ? ratio.toFixed(1) : String(ratio));
+
+/** The `anchors` statement for `anchors`: flat sizes for one size per level, groups otherwise. */
+export function anchorsLine(anchors: { readonly sizes: readonly (readonly number[])[]; readonly ratios: readonly number[] }): string {
+  const flat = anchors.sizes.every((group) => group.length === 1);
+  const sizes = flat ? anchors.sizes.map((group) => group[0]).join(", ") : anchors.sizes.map((group) => `(${group.join(", ")})`).join(", ");
+  return `anchors sizes ${sizes} ratios ${anchors.ratios.map(formatRatio).join(", ")}`;
+}
+
 /** Diagnostics of `rules` for one checked detector and its data report, in source order. */
 export function checkAnchorData(detector: DetectorAnalysis, data: AnchorDataReport, rules: readonly DataRule[]): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];

@@ -1,5 +1,5 @@
 /** Short phrases rules share when they talk about feature maps and numbers. */
-import type { NodeType } from "../zoo/infer.js";
+import { featureMap, type NodeType } from "../zoo/infer.js";
 import type { Span } from "../language/ast.js";
 
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -7,8 +7,9 @@ export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" :
 /** `512 ch, stride 16` */
 export function describeType(type: NodeType | undefined): string {
   if (!type) return "?";
-  if (type.layout !== "nchw" || type.stride === null) return `shape [${type.shape.join(", ")}]`;
-  return `${type.shape[1]} ch, stride ${type.stride}`;
+  const map = featureMap(type);
+  if (!map) return `shape [${type.shape.join(", ")}]`;
+  return `${map.channels} ch, stride ${type.stride}`;
 }
 
 export const list = (items: readonly (string | number)[]) => items.join(", ");

@@ -41,7 +41,7 @@ export function summarize(detector: DetectorAnalysis): DetectorSummary {
   const fpn =
     detector.fpnChannels === undefined
       ? 0
-      : detector.taps.reduce((sum, t) => sum + conv(t.type!.shape[1]!, channels, 1) + conv(channels, channels, 3), 0);
+      : levels.filter((level) => !level.extra).reduce((sum, level) => sum + conv(level.channels, channels, 1) + conv(channels, channels, 3), 0);
   // RPNHead: a shared 3×3 conv, then objectness (A) and box deltas (4A) as 1×1 convs.
   const rpn = conv(channels, channels, 3) + conv(channels, anchors, 1) + conv(channels, 4 * anchors, 1);
   const resolution = detector.roi.outputSize;

@@ -20,7 +20,7 @@ import {
   fitBoxToImage,
   formatBox,
 } from "./dataset.js";
-import { checkImageFiles, decodeImageFile, type MissingImagePolicy } from "./images.js";
+import { checkImageFiles, countTurnedImages, decodeImageFile, type MissingImagePolicy } from "./images.js";
 import { parseJsonFile } from "./json.js";
 import { elementAt } from "../util/element-at.js";
 
@@ -228,6 +228,7 @@ export async function loadCocoDataset(options: CocoOptions): Promise<CocoDataset
   const instances = parseCocoInstances(text, annotationFile);
   const files = instances.images.map((image) => ({ file: join(imageDir, image.fileName), record: image.record }));
   const { present, warnings } = await checkImageFiles(files, options.missingImages ?? "error");
+  const turnedByExif = await countTurnedImages(files.filter((_, index) => present[index]).map(({ file }) => file));
   const samples = instances.images.flatMap((image, index): DetectionSample[] => {
     const file = elementAt(files, index).file;
     if (!present[index]) return [];
@@ -254,5 +255,6 @@ export async function loadCocoDataset(options: CocoOptions): Promise<CocoDataset
     categoryIds: instances.categoryIds,
     samples,
     warnings: [...instances.warnings, ...warnings],
+    turnedByExif,
   };
 }

@@ -61,6 +61,8 @@ export interface DetectionDataset {
   readonly classNames: readonly string[];
   readonly samples: readonly DetectionSample[];
   readonly warnings: readonly DatasetWarning[];
+  /** Images whose EXIF orientation turns them upright when decoded (read from files; absent: none). */
+  readonly turnedByExif?: number;
 }
 
 /**

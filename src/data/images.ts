@@ -62,6 +62,27 @@ export async function checkImageFiles(
 }
 
 /**
+ * How many of `files` carry an EXIF orientation other than "as stored", so that decoding turns (or
+ * mirrors) them upright: reads each file's header only (about 1 ms an image). A file whose header
+ * cannot be read counts as not turned; decoding it reports the problem.
+ */
+export async function countTurnedImages(files: readonly string[]): Promise<number> {
+  const concurrency = 64;
+  let turned = 0;
+  for (let start = 0; start < files.length; start += concurrency) {
+    const orientations = await Promise.all(
+      files.slice(start, start + concurrency).map((file) =>
+        sharp(file)
+          .metadata()
+          .then(({ orientation }) => orientation ?? 1, () => 1),
+      ),
+    );
+    turned += orientations.filter((orientation) => orientation !== 1).length;
+  }
+  return turned;
+}
+
+/**
  * Decodes a JPEG/PNG (or anything else libvips reads) to 8-bit RGB, upright. With `expected`, also
  * checks the upright size against the annotation's, since boxes of a differently sized image would
  * be wrong: a sideways phone photo annotated on its stored pixels fails here rather than silently.

@@ -25,7 +25,7 @@ import {
   fitBoxToImage,
   formatBox,
 } from "./dataset.js";
-import { checkImageFiles, decodeImageFile, type MissingImagePolicy } from "./images.js";
+import { checkImageFiles, countTurnedImages, decodeImageFile, type MissingImagePolicy } from "./images.js";
 import { elementAt } from "../util/element-at.js";
 
 /** VOC's 20 classes in the devkit's order, which fixes the labels 1..20. */
@@ -187,6 +187,7 @@ export async function loadVocDataset(options: VocOptions): Promise<DetectionData
 
   const files = ids.map((id) => ({ file: join(root, "JPEGImages", `${id}.jpg`), record: `"${id}" in ${splitFile}` }));
   const { present, warnings } = await checkImageFiles(files, options.missingImages ?? "error");
+  const turnedByExif = await countTurnedImages(files.filter((_, index) => present[index]).map(({ file }) => file));
   const samples = annotations.flatMap((annotation, index): DetectionSample[] => {
     if (!present[index]) return [];
     const { width, height, boxes, labels, difficult } = annotation;
@@ -212,5 +213,6 @@ export async function loadVocDataset(options: VocOptions): Promise<DetectionData
     classNames,
     samples,
     warnings: [...annotations.flatMap((annotation) => annotation.warnings), ...warnings],
+    turnedByExif,
   };
 }

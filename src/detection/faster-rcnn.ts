@@ -18,7 +18,7 @@ import { lowerBackbone, type LoweredBackbone } from "../lowering/backbone.js";
 import { fromTorchLayout, toTorchLayout, type WeightConverter, type WeightLayout } from "../lowering/layouts.js";
 import type { BackboneGraph } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
-import { inferTypes } from "../zoo/infer.js";
+import { inferTypes, featureMap } from "../zoo/infer.js";
 import { stages } from "../zoo/stages.js";
 import { AnchorGenerator } from "./anchor-utils.js";
 import { FeaturePyramidNetwork } from "./feature-pyramid.js";
@@ -205,7 +205,11 @@ function trainableStages(spec: DetectorSpec, graph: BackboneGraph, taps: readonl
 function tapChannels(spec: DetectorSpec, graph: BackboneGraph, taps: readonly string[]): number[] {
   const input = spec.input.kind === "exact" ? spec.input : { height: spec.input.min, width: spec.input.min };
   const types = inferTypes(graph, [padTo(input.height), padTo(input.width)]);
-  return taps.map((tap) => types.get(tap)!.shape[1]!);
+  return taps.map((tap) => {
+    const map = featureMap(types.get(tap)!);
+    if (!map) throw new Error(`\`${tap}\` is not a feature map`);
+    return map.channels;
+  });
 }
 
 /** The trainable Faster R-CNN a checked spec describes, freshly initialised as torchvision would. */

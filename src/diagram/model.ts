@@ -8,7 +8,7 @@ import type { DetectorAnalysis } from "../check/analysis.js";
 import type { Diagnostic } from "../check/diagnostic.js";
 import type { Span } from "../language/ast.js";
 import type { GraphNode } from "../zoo/graph.js";
-import type { NodeType } from "../zoo/infer.js";
+import { mapShape as featureMapShape, type NodeType } from "../zoo/infer.js";
 import { stages } from "../zoo/stages.js";
 
 /** The parts a torchvision user recognises; each has its own colour. */
@@ -56,11 +56,10 @@ export interface DiagramGraph {
 
 const shapeText = (channels: number, height: number, width: number) => `${channels}×${height}×${width}`;
 
-/** `C×H×W` of a spatial map, `undefined` for anything else (flattened, channels-last, unknown). */
+/** `C×H×W` of a spatial map (Swin's channels-last ones too), `undefined` for anything else (flattened, unknown). */
 function mapShape(type: NodeType | undefined): [number, number, number] | undefined {
-  if (type?.layout !== "nchw" || type.shape.length !== 4) return undefined;
-  const [, channels, height, width] = type.shape as [number, number, number, number];
-  return [channels, height, width];
+  const map = type && featureMapShape(type);
+  return map && [map.channels, map.height, map.width];
 }
 
 const shapeLabel = (type: NodeType | undefined) => {
@@ -106,79 +105,150 @@ interface Anchor {
   readonly target: string;
 }
 
+/** What every step of {@link diagramGraph} adds to: the graph, and source spans for its diagnostics. */
+interface Drawing {
+  readonly g: GraphBuilder;
+  readonly analysis: DetectorAnalysis;
+  /** Records that `span` in the source is drawn as block or edge `target`. */
+  readonly at: (span: Span | undefined, target: string | undefined) => void;
+}
+
+interface TapBlock {
+  readonly id: string;
+  readonly name: string;
+  readonly shape: [number, number, number] | undefined;
+  readonly stride: number | undefined;
+}
+
+/** A map the heads read, by level name, with the edge label it carries. */
+interface LevelBlock {
+  readonly name: string;
+  readonly id: string;
+  readonly label: string;
+  readonly stride?: number;
+}
+
+/** The backbone's blocks: which block produces each graph node, and the first block. */
+interface BackboneBlocks {
+  readonly producerOf: ReadonlyMap<string, string>;
+  readonly first: string;
+}
+
+/** The detector as blocks and labelled edges, part by part, with its problems attached where they belong. */
 export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly Diagnostic[], detail: Detail = "stages"): DiagramGraph {
   const g = new GraphBuilder();
   const anchors: Anchor[] = [];
-  const at = (span: Span | undefined, target: string | undefined) => {
-    if (span && target) anchors.push({ span, target });
+  const drawing: Drawing = {
+    g,
+    analysis,
+    at: (span, target) => {
+      if (span && target) anchors.push({ span, target });
+    },
   };
-  const { statements, input, graph, types } = analysis;
+  const { statements, input } = analysis;
+  const inputId = addInput(drawing);
+  const backbone = addBackbone(drawing, inputId, detail);
+  const taps = addTaps(drawing, backbone);
+  const levels = addPyramid(drawing, taps);
+  const rpn = addRpn(drawing, levels);
+  addRoiHeads(drawing, rpn, levels);
 
-  const inputId = g.node("input", "input", "input image", [
-    `${input.paddedHeight}×${input.paddedWidth}×3`,
-    ...(input.form === "exact" ? [] : [`resize ${input.min}–${input.max}`]),
-  ]);
-  at(statements.input?.span, inputId);
+  const unplaced = attachProblems(g, anchors, analysis, diagnostics);
+  const backboneName = analysis.backbone?.name ?? statements.backbone?.name?.value ?? "?";
+  return {
+    detail,
+    title: `detector ${analysis.name}`,
+    subtitle: `backbone ${backboneName} · input ${input.paddedHeight}×${input.paddedWidth}${analysis.fpnChannels !== undefined ? ` · FPN ${analysis.fpnChannels}` : ""}`,
+    nodes: g.nodes,
+    edges: g.edges,
+    unplaced,
+  };
+}
 
-  // Backbone: the steps each tap's node needs, collapsed to stages or one block per visible layer.
-  const resolved = analysis.taps.flatMap((tap, index) => (tap.node ? [{ index, node: tap.node }] : []));
-  const producerOf = new Map<string, string>();
-  let firstBackbone: string | undefined;
-  if (graph && resolved.length > 0) {
-    const byName = new Map(graph.nodes.map((n) => [n.name, n]));
-    if (detail === "stages") {
-      let previous = inputId;
-      let previousLabel = `${input.paddedHeight}×${input.paddedWidth}×3`;
-      stages(
-        graph,
-        resolved.map((r) => r.node.name),
-      ).forEach((stage, k) => {
-        const last = stage.nodes[stage.nodes.length - 1]!;
-        const layers = stage.nodes.filter((n) => byName.get(n)!.visible).length;
-        const id = g.node(`stage${k}`, "backbone", stage.name, [`stride ${stage.stride}`, `${layers} layer${layers === 1 ? "" : "s"}`]);
-        g.edge(previous, id, previousLabel);
-        for (const name of stage.nodes) producerOf.set(name, id);
-        previous = id;
-        previousLabel = shapeLabel(types?.get(last));
-      });
-    } else {
-      // Hidden steps (inside torchvision's leaf modules) are not layers: connect through them.
-      const visibleSources = (name: string): string[] => {
-        const node = byName.get(name)!;
-        if (node.op.kind === "input") return [inputId];
-        if (node.visible) return [name];
-        return node.inputs.flatMap(visibleSources);
-      };
-      const needed = new Set<string>();
-      const stack = resolved.map((r) => r.node.name);
-      while (stack.length > 0) {
-        const name = stack.pop()!;
-        if (needed.has(name)) continue;
-        needed.add(name);
-        stack.push(...byName.get(name)!.inputs);
-      }
-      let index = 0;
-      for (const node of graph.nodes) {
-        if (!node.visible || !needed.has(node.name) || node.op.kind === "input") continue;
-        const id = g.node(`layer${index++}`, "backbone", node.name, [operationText(node)]);
-        producerOf.set(node.name, id);
-        const sources = new Set(node.inputs.flatMap(visibleSources));
-        for (const source of sources) {
-          const label = source === inputId ? `${input.paddedHeight}×${input.paddedWidth}×3` : shapeLabel(types?.get(source));
-          g.edge(producerOf.get(source) ?? inputId, id, label);
-        }
-      }
-    }
-    firstBackbone = g.nodes.find((n) => n.part === "backbone")?.id;
+const inputShape = (analysis: DetectorAnalysis) => `${analysis.input.paddedHeight}×${analysis.input.paddedWidth}×3`;
+
+function addInput({ g, analysis, at }: Drawing): string {
+  const { input } = analysis;
+  const id = g.node("input", "input", "input image", [inputShape(analysis), ...(input.form === "exact" ? [] : [`resize ${input.min}–${input.max}`])]);
+  at(analysis.statements.input?.span, id);
+  return id;
+}
+
+/** The steps each tap's node needs, collapsed to stages or one block per visible layer. */
+function addBackbone(drawing: Drawing, inputId: string, detail: Detail): BackboneBlocks {
+  const { g, analysis, at } = drawing;
+  const { statements, graph } = analysis;
+  const tapped = analysis.taps.flatMap((tap) => (tap.node ? [tap.node.name] : []));
+  let producerOf = new Map<string, string>();
+  let first: string;
+  if (graph && tapped.length > 0) {
+    producerOf = detail === "stages" ? addStages(drawing, graph, tapped, inputId) : addLayers(drawing, graph, tapped, inputId);
+    // No block when every tap is the image itself: the taps read the input.
+    first = g.nodes.find((n) => n.part === "backbone")?.id ?? inputId;
   } else {
     const name = statements.backbone?.name?.value ?? "backbone";
-    firstBackbone = g.node("backbone", "backbone", name, [graph ? "no tap resolves" : "unknown backbone"]);
-    g.edge(inputId, firstBackbone, `${input.paddedHeight}×${input.paddedWidth}×3`);
+    first = g.node("backbone", "backbone", name, [graph ? "no tap resolves" : "unknown backbone"]);
+    g.edge(inputId, first, inputShape(analysis));
   }
-  at(statements.backbone?.span, firstBackbone);
+  at(statements.backbone?.span, first);
+  return { producerOf, first };
+}
 
-  // Taps: the feature maps users name; their numbers are what detc infers for them.
-  const taps = analysis.taps.map((tap, i) => {
+type BackboneGraph = NonNullable<DetectorAnalysis["graph"]>;
+
+function addStages({ g, analysis }: Drawing, graph: BackboneGraph, tapped: readonly string[], inputId: string): Map<string, string> {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const producerOf = new Map<string, string>();
+  let previous = inputId;
+  let previousLabel = inputShape(analysis);
+  stages(graph, tapped).forEach((stage, k) => {
+    const last = stage.nodes[stage.nodes.length - 1]!;
+    const layers = stage.nodes.filter((n) => byName.get(n)!.visible).length;
+    const id = g.node(`stage${k}`, "backbone", stage.name, [`stride ${stage.stride}`, `${layers} layer${layers === 1 ? "" : "s"}`]);
+    g.edge(previous, id, previousLabel);
+    for (const name of stage.nodes) producerOf.set(name, id);
+    previous = id;
+    previousLabel = shapeLabel(analysis.types?.get(last));
+  });
+  return producerOf;
+}
+
+function addLayers({ g, analysis }: Drawing, graph: BackboneGraph, tapped: readonly string[], inputId: string): Map<string, string> {
+  const byName = new Map(graph.nodes.map((n) => [n.name, n]));
+  const producerOf = new Map<string, string>();
+  // Hidden steps (inside torchvision's leaf modules) are not layers: connect through them.
+  const visibleSources = (name: string): string[] => {
+    const node = byName.get(name)!;
+    if (node.op.kind === "input") return [inputId];
+    if (node.visible) return [name];
+    return node.inputs.flatMap(visibleSources);
+  };
+  const needed = new Set<string>();
+  const stack = [...tapped];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (needed.has(name)) continue;
+    needed.add(name);
+    stack.push(...byName.get(name)!.inputs);
+  }
+  let index = 0;
+  for (const node of graph.nodes) {
+    if (!node.visible || !needed.has(node.name) || node.op.kind === "input") continue;
+    const id = g.node(`layer${index++}`, "backbone", node.name, [operationText(node)]);
+    producerOf.set(node.name, id);
+    const sources = new Set(node.inputs.flatMap(visibleSources));
+    for (const source of sources) {
+      const label = source === inputId ? inputShape(analysis) : shapeLabel(analysis.types?.get(source));
+      g.edge(producerOf.get(source) ?? inputId, id, label);
+    }
+  }
+  return producerOf;
+}
+
+/** The feature maps users name; their numbers are what detc infers for them. */
+function addTaps({ g, analysis, at }: Drawing, backbone: BackboneBlocks): TapBlock[] {
+  const { statements } = analysis;
+  const taps = analysis.taps.map((tap, i): TapBlock => {
     const shape = mapShape(tap.type);
     const stride = tap.type?.stride ?? undefined;
     const lines = tap.node
@@ -190,52 +260,58 @@ export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly D
       : ["unresolved"];
     const id = g.node(`tap${i}`, "tap", `tap ${tap.id.value}`, lines);
     at(tap.id.span, id);
-    if (tap.node) g.edge(producerOf.get(tap.node.name) ?? firstBackbone!, id, "");
+    if (tap.node) g.edge(backbone.producerOf.get(tap.node.name) ?? backbone.first, id, "");
     return { id, name: tap.id.value, shape, stride };
   });
   at(statements.tap?.span, taps[0]?.id);
   at(statements.outChannels?.span, taps[taps.length - 1]?.id);
+  return taps;
+}
 
-  // The maps the heads read, by level name, with the edge label each carries.
-  const levels: { name: string; id: string; label: string; stride?: number }[] = [];
+/** The FPN's blocks when there is one; the levels the heads read either way. */
+function addPyramid({ g, analysis, at }: Drawing, taps: readonly TapBlock[]): LevelBlock[] {
+  const { statements } = analysis;
   const fpn = analysis.fpnChannels;
-  if (fpn !== undefined && taps.length > 0) {
-    const lateral = taps.map((tap, i) => {
-      const id = g.node(`lateral${i}`, "fpn", "lateral 1×1 conv", [`${tap.shape?.[0] ?? "?"} → ${fpn}`]);
-      const edge = g.edge(tap.id, id, tap.shape ? shapeText(...tap.shape) : "");
-      at(statements.inChannels?.values[i]?.span, edge);
-      return id;
-    });
-    at(statements.inChannels?.span, lateral[0]);
-    at(statements.fpn?.span, lateral[0]);
-    const sized = (i: number) => (taps[i]!.shape ? shapeText(fpn, taps[i]!.shape![1], taps[i]!.shape![2]) : "");
-    // Top-down path: from the coarsest level, upsample ×2 and add the next finer lateral.
-    const last = taps.length - 1;
-    let topDown = lateral[last]!;
-    const merged: string[] = [];
-    merged[last] = topDown;
-    for (let i = last - 1; i >= 0; i--) {
-      const id = g.node(`merge${i}`, "fpn", "top-down add", ["nearest upsample ×2 + lateral"]);
-      g.edge(topDown, id, sized(i + 1));
-      g.edge(lateral[i]!, id, sized(i));
-      merged[i] = topDown = id;
-    }
-    taps.forEach((tap, i) => {
-      const id = g.node(`output${i}`, "fpn", "output 3×3 conv", [`${fpn} → ${fpn}`]);
-      g.edge(merged[i]!, id, sized(i));
-      levels.push({ name: tap.name, id, label: sized(i), stride: tap.stride });
-    });
-    const pool = analysis.levels.find((l) => l.extra);
-    if (pool) {
-      const id = g.node("pool", "fpn", "extra max-pool", ["kernel 1, stride 2", `${pool.name} · stride ${pool.stride}`]);
-      g.edge(levels[last]!.id, id, levels[last]!.label);
-      levels.push({ name: pool.name, id, label: shapeText(fpn, pool.height, pool.width), stride: pool.stride });
-    }
-  } else {
-    for (const tap of taps) levels.push({ name: tap.name, id: tap.id, label: tap.shape ? shapeText(...tap.shape) : "", stride: tap.stride });
+  if (fpn === undefined || taps.length === 0) {
+    return taps.map((tap) => ({ name: tap.name, id: tap.id, label: tap.shape ? shapeText(...tap.shape) : "", stride: tap.stride }));
   }
+  const levels: LevelBlock[] = [];
+  const lateral = taps.map((tap, i) => {
+    const id = g.node(`lateral${i}`, "fpn", "lateral 1×1 conv", [`${tap.shape?.[0] ?? "?"} → ${fpn}`]);
+    const edge = g.edge(tap.id, id, tap.shape ? shapeText(...tap.shape) : "");
+    at(statements.inChannels?.values[i]?.span, edge);
+    return id;
+  });
+  at(statements.inChannels?.span, lateral[0]);
+  at(statements.fpn?.span, lateral[0]);
+  const sized = (i: number) => (taps[i]!.shape ? shapeText(fpn, taps[i]!.shape![1], taps[i]!.shape![2]) : "");
+  // Top-down path: from the coarsest level, upsample ×2 and add the next finer lateral.
+  const last = taps.length - 1;
+  let topDown = lateral[last]!;
+  const merged: string[] = [];
+  merged[last] = topDown;
+  for (let i = last - 1; i >= 0; i--) {
+    const id = g.node(`merge${i}`, "fpn", "top-down add", ["nearest upsample ×2 + lateral"]);
+    g.edge(topDown, id, sized(i + 1));
+    g.edge(lateral[i]!, id, sized(i));
+    merged[i] = topDown = id;
+  }
+  taps.forEach((tap, i) => {
+    const id = g.node(`output${i}`, "fpn", "output 3×3 conv", [`${fpn} → ${fpn}`]);
+    g.edge(merged[i]!, id, sized(i));
+    levels.push({ name: tap.name, id, label: sized(i), stride: tap.stride });
+  });
+  const pool = analysis.levels.find((l) => l.extra);
+  if (pool) {
+    const id = g.node("pool", "fpn", "extra max-pool", ["kernel 1, stride 2", `${pool.name} · stride ${pool.stride}`]);
+    g.edge(levels[last]!.id, id, levels[last]!.label);
+    levels.push({ name: pool.name, id, label: shapeText(fpn, pool.height, pool.width), stride: pool.stride });
+  }
+  return levels;
+}
 
-  // RPN: one shared head over every level, one anchor size group per level.
+/** One shared head over every level, one anchor size group per level. */
+function addRpn({ g, analysis, at }: Drawing, levels: readonly LevelBlock[]): string {
   const ratios = analysis.anchorRatios.join(", ");
   const perLevel = Math.max(levels.length, analysis.anchorSizes.length);
   const anchorLines = Array.from({ length: perLevel }, (_, i) => {
@@ -244,13 +320,17 @@ export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly D
     const where = level ? `${level.name}${level.stride ? ` /${level.stride}` : ""}` : "(no level)";
     return `${where}: ${sizes ? `sizes ${sizes.join(", ")} → ${sizes.length * analysis.anchorRatios.length}/location` : "no sizes"}`;
   });
-  const channels = analysis.headChannels;
-  const rpn = g.node("rpn", "rpn", "RPN", [`3×3 conv ${channels ?? "?"}, objectness + box deltas`, `ratios ${ratios}`, ...anchorLines]);
+  const rpn = g.node("rpn", "rpn", "RPN", [`3×3 conv ${analysis.headChannels ?? "?"}, objectness + box deltas`, `ratios ${ratios}`, ...anchorLines]);
   for (const level of levels) g.edge(level.id, rpn, level.label);
-  at(statements.anchors?.span, rpn);
+  at(analysis.statements.anchors?.span, rpn);
   at(findSettings(analysis, "rpn"), rpn);
+  return rpn;
+}
 
-  // RoI heads: MultiScaleRoIAlign over the named levels, TwoMLPHead, FastRCNNPredictor.
+/** MultiScaleRoIAlign over the named levels, TwoMLPHead, FastRCNNPredictor. */
+function addRoiHeads({ g, analysis, at }: Drawing, rpn: string, levels: readonly LevelBlock[]): void {
+  const { statements } = analysis;
+  const channels = analysis.headChannels;
   const { outputSize, samplingRatio } = analysis.roi;
   const roi = g.node("roi", "roi", "MultiScaleRoIAlign", [`levels ${analysis.roi.levels.join(", ")}`, `output ${outputSize}×${outputSize} · sampling ${samplingRatio}`]);
   g.edge(rpn, roi, `proposals (≤ ${analysis.settings.rpn.post_nms_top_n_test} per image)`);
@@ -273,17 +353,6 @@ export function diagramGraph(analysis: DetectorAnalysis, diagnostics: readonly D
   ]);
   g.edge(head, predictor, `N×${hidden}`);
   at(statements.classes?.span, predictor);
-
-  const unplaced = attachProblems(g, anchors, analysis, diagnostics);
-  const backboneName = analysis.backbone?.name ?? statements.backbone?.name?.value ?? "?";
-  return {
-    detail,
-    title: `detector ${analysis.name}`,
-    subtitle: `backbone ${backboneName} · input ${input.paddedHeight}×${input.paddedWidth}${analysis.fpnChannels !== undefined ? ` · FPN ${analysis.fpnChannels}` : ""}`,
-    nodes: g.nodes,
-    edges: g.edges,
-    unplaced,
-  };
 }
 
 function findSettings(analysis: DetectorAnalysis, section: string): Span | undefined {

@@ -11,6 +11,7 @@ import type { DetectorSummary } from "../check/summary.js";
 import { bodyFromFeatures, DEFAULT_LAYOUT, type Layout } from "../weights/layouts.js";
 import { ancestors, ownBatchNormEps, stateEntries } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
+import { inferTypes } from "../zoo/infer.js";
 import { stages } from "../zoo/stages.js";
 import { pyList, pyNumber, pyString, pyTuple } from "./python.js";
 
@@ -71,6 +72,32 @@ export function frozenModules(detector: DetectorSummary, layout: Layout): string
 }
 
 /**
+ * The levels tapped on channels-last maps ([N, H, W, C]: Swin's stages), which the body hands on
+ * permuted to NCHW, as torchvision's detection users permute Swin's features.
+ */
+function channelsLastLevels(detector: DetectorSummary): string[] {
+  const graph = findBackbone(detector.spec.backbone.name)!.graph();
+  const types = inferTypes(graph, [detector.input.height, detector.input.width]);
+  return detector.spec.taps.flatMap((tap, i) => (types.get(tap.node)?.layout === "nhwc" ? [levelName(i)] : []));
+}
+
+/** Appends `permute(0, 3, 1, 2)` to the extractor's outputs `names`, keeping its modules (and state-dict keys). */
+const CHANNELS_FIRST = `
+
+def channels_first(body, names):
+    """The extractor \`body\` with its outputs \`names\` ([N, H, W, C] maps) permuted to [N, C, H, W]."""
+    for graph in (body.train_graph, body.eval_graph):  # one graph per mode; train(mode) recompiles
+        output = next(node for node in graph.nodes if node.op == "output")
+        outputs = dict(output.args[0])
+        with graph.inserting_before(output):
+            for name in names:
+                outputs[name] = graph.call_method("permute", (outputs[name], 0, 3, 1, 2))
+        output.args = (outputs,)
+    body.recompile()
+    return body
+`;
+
+/**
  * The spec's `batch_norm_eps` when it is not the network's own (torchvision's stock COCO ResNet-50
  * detector runs at 0, its mobilenet detectors at FrozenBatchNorm2d's 1e-5); undefined otherwise.
  */
@@ -129,6 +156,7 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
   const classNames = spec.classes.names && ["__background__", ...spec.classes.names];
 
   const eps = changedBatchNormEps(detector);
+  const channelsLast = channelsLastLevels(detector);
   const imports = [
     ...(spec.backbone.weights ? ["import os", "", "import torch"] : []),
     "import torchvision",
@@ -178,6 +206,7 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
         ? ["    # The extractor is the backbone, as in the tutorial: keys `backbone.<name>.…`, the ones `detc export --layout tutorial` writes."]
         : []),
     `    body = create_feature_extractor(${root ? `network.${root}` : "network"}, return_nodes=RETURN_NODES)`,
+    ...(channelsLast.length ? ["    body = channels_first(body, CHANNELS_LAST)"] : []),
   ];
   const backboneClass = bodyIsBackbone
     ? ""
@@ -237,7 +266,7 @@ NUM_CLASSES = ${spec.classes.count}${classNames ? `\nCLASS_NAMES = ${pyList(clas
 RETURN_NODES = {
 ${indent(returnNodes, 4)}
 }
-${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules of the body.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}${backboneClass}
+${channelsLast.length ? `# Levels tapped on channels-last maps ([N, H, W, C], ${spec.backbone.name}'s stages); the detector reads [N, C, H, W].\nCHANNELS_LAST = ${pyList(channelsLast.map(pyString))}\n` : ""}${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules of the body.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}${channelsLast.length ? CHANNELS_FIRST : ""}${backboneClass}
 
 def create_backbone(${spec.backbone.weights ? "backbone_weights=BACKBONE_WEIGHTS" : ""}):
     network = torchvision.models.${spec.backbone.name}(weights=None)

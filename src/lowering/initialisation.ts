@@ -40,8 +40,8 @@ interface FamilyInitialisers {
   readonly convBias: Initialiser;
   readonly linearWeight: Initialiser;
   readonly linearBias: Initialiser;
-  /** Parameters read directly (ConvNeXt's `layer_scale`), other than a layer norm's own. */
-  readonly parameter?: Initialiser;
+  /** Parameters read directly (ConvNeXt's `layer_scale`), other than a layer norm's own, by their key. */
+  readonly parameter?: (shape: Shape, seed: number, key: string) => tf.Tensor;
 }
 
 /** `nn.Conv2d` / `nn.Linear` `reset_parameters`: kaiming_uniform(a=√5) = U(±1/√fan_in), bias the same bound. */
@@ -95,6 +95,19 @@ const FAMILIES: Record<string, FamilyInitialisers> = {
     linearBias: zeros,
     parameter: (shape) => tf.fill([...shape], 1e-6),
   },
+  // Every nn.Linear (the MLPs' xavier init is overwritten by the model's final loop), and the
+  // attention's weights read as parameters: trunc_normal_(std=0.02), biases zero; v2's logit scale
+  // log(10). The patch-embedding conv keeps PyTorch's default.
+  swin_transformer: {
+    ...pytorchDefaults,
+    linearWeight: truncNormal002,
+    linearBias: zeros,
+    parameter: (shape, seed, key) => {
+      if (key.endsWith(".logit_scale")) return tf.fill([...shape], Math.log(10));
+      if (key.endsWith(".bias")) return tf.zeros([...shape]);
+      return truncNormal002(shape, seed, shape);
+    },
+  },
 };
 
 /** FNV-1a: a stable 32-bit hash of a state-dict key, to derive its seed. */
@@ -140,7 +153,10 @@ export function initialValue(
       const norm = readers.find((r) => r.op.kind === "layer_norm");
       if (norm) return norm.inputs[1] === owner.name ? tf.ones([...shape]) : tf.zeros([...shape]);
       if (!init.parameter) throw new Error(`no initialiser for parameter \`${entry.key}\` of family ${family}`);
-      return init.parameter(shape, entrySeed, entry.shape);
+      return init.parameter(shape, entrySeed, entry.key);
     }
+    case "buffer":
+      if (op.kind !== "buffer") throw new Error(`buffer \`${entry.key}\` has no values`);
+      return tf.tensor(op.values as number[], [...shape], op.dtype);
   }
 }

@@ -2,6 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
+import { patchMergingPad, relativePositionBias, shiftedWindowAttention } from "./attention.js";
 import { conv2d } from "./convolution.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
 import { batchNorm, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
@@ -121,7 +122,31 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       return x;
     case "parameter":
       return { tensor: state("parameter")!, axes: identityAxes(op.shape.length) };
+    case "buffer":
+      return { tensor: state("buffer")!, axes: identityAxes(op.shape.length) };
     case "training_only":
       throw new Error(`${op.module} runs only in training mode: no feature map reads it`);
+    case "module_state":
+      throw new Error(`${op.module}'s state order is no step`);
+    case "reshape": {
+      const logical = tensorIn(x, identityAxes(x.axes.length));
+      const reshaped = logical.reshape([...op.shape]);
+      return { tensor: reshaped, axes: identityAxes(reshaped.rank) };
+    }
+    case "scale":
+      return { tensor: tf.mul(x.tensor, op.factor), axes: x.axes };
+    case "relative_position_bias":
+      return { tensor: relativePositionBias(inOrder(x), inOrder(inputs[1]!), op.window, op.heads), axes: identityAxes(4) };
+    case "patch_merging_pad":
+      return { tensor: patchMergingPad(inOrder(x) as tf.Tensor4D), axes: identityAxes(4) };
+    case "shifted_window_attention": {
+      const [map, qkvWeight, projWeight, positionBias, qkvBias, projBias, logitScale] = inputs.map(inOrder);
+      const weights = { qkvWeight: qkvWeight!, projWeight: projWeight!, positionBias: positionBias!, qkvBias: qkvBias!, projBias: projBias! };
+      const y = shiftedWindowAttention(map as tf.Tensor4D, logitScale ? { ...weights, logitScale } : weights, op);
+      return { tensor: y, axes: identityAxes(4) };
+    }
   }
 }
+
+/** A value in torch's own axis order (Swin's channels-last maps are [N, H, W, C] there). */
+const inOrder = (value: LaidOut) => tensorIn(value, identityAxes(value.axes.length));

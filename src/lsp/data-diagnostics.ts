@@ -32,13 +32,17 @@ export class DataDiagnostics {
 
   private training(spec: DetectorSpec, dir: string): Promise<DetectionDataset> {
     const key = JSON.stringify([dir, spec.dataset, spec.input, spec.classes, spec.settings.train.seed]);
-    let train = this.datasets.get(key);
-    if (train === undefined) {
-      train = import("../train/datasets.js").then(async ({ loadSpecDatasets }) => (await loadSpecDatasets(spec, dir)).train);
-      // A failed read is retried next time (the user may be fixing the path).
-      train.catch(() => this.datasets.delete(key));
-      this.datasets.set(key, train);
-    }
+    const cached = this.datasets.get(key);
+    if (cached !== undefined) return cached;
+    const train = load(spec, dir);
+    // A failed read is retried next time (the user may be fixing the path).
+    void train.catch(() => this.datasets.delete(key));
+    this.datasets.set(key, train);
     return train;
   }
+}
+
+async function load(spec: DetectorSpec, dir: string): Promise<DetectionDataset> {
+  const { loadSpecDatasets } = await import("../train/datasets.js");
+  return (await loadSpecDatasets(spec, dir)).train;
 }

@@ -1,10 +1,8 @@
 /** The datasets a spec trains and evaluates on; paths are relative to the spec file's folder. */
 import { resolve } from "node:path";
 import type { DetectorSpec } from "../check/detector-spec.js";
-import { loadCocoDataset } from "../data/coco.js";
 import { type DetectionDataset, trainingSubset } from "../data/dataset.js";
 import { syntheticDataset } from "../data/synthetic.js";
-import { loadVocDataset } from "../data/voc.js";
 import { InputError } from "../util/input-error.js";
 
 export interface SpecDatasets {
@@ -61,6 +59,16 @@ export function checkTrainingData(datasets: SpecDatasets): string {
   return `${datasets.train.kind} data: ${parts.join(" · ")}${datasets.val === datasets.train ? " (validated on the training split)" : ""}`;
 }
 
+/**
+ * One line per dataset with photos turned upright by their EXIF orientation, since their boxes are
+ * then read against the turned pixels (as annotation tools show them), not the stored ones.
+ */
+export function exifNotices(...datasets: DetectionDataset[]): string[] {
+  return [...new Set(datasets)].flatMap(({ kind, split, samples, turnedByExif = 0 }) =>
+    turnedByExif > 0 ? [`${kind} ${split}: ${turnedByExif} of ${samples.length} images rotated by EXIF (read upright, as annotation tools show them)`] : [],
+  );
+}
+
 export async function loadSpecDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDatasets> {
   return checkClasses(spec, await loadDatasets(spec, specDir));
 }
@@ -74,12 +82,16 @@ async function loadDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDa
       return { train: syntheticDataset("train", options), val: syntheticDataset("val", options) };
     }
     case "coco": {
+      // The file loaders (and sharp, which they load) only for the datasets that need them: the
+      // synthetic set's annotations are ready in milliseconds (`detc check --data`).
+      const { loadCocoDataset } = await import("../data/coco.js");
       const split = async (name: "train" | "val", paths: { annotations: string; images: string }) =>
         loadCocoDataset({ annotationFile: resolve(specDir, paths.annotations), imageDir: resolve(specDir, paths.images), split: name });
       const train = await split("train", dataset.train);
       return { train, val: dataset.val ? await split("val", dataset.val) : train };
     }
     case "voc": {
+      const { loadVocDataset } = await import("../data/voc.js");
       const root = resolve(specDir, dataset.root);
       return {
         train: await loadVocDataset({ root, split: dataset.train, classNames: spec.classes.names }),

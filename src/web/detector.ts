@@ -42,14 +42,20 @@ export interface Detector {
   dispose(): void;
 }
 
-/** Counts detectors loaded, so that each one's TensorFlow.js variables get names of their own. */
-let loaded = 0;
+/**
+ * A prefix no live TensorFlow.js variable has: variable names are global to the page's engine,
+ * which every copy of TensorFlow.js in the page shares (two exported folders loaded in one page).
+ */
+function freshNamePrefix(): string {
+  const names = Object.keys(tf.engine().registeredVariables);
+  for (let n = 1; ; n++) if (!names.some((name) => name.startsWith(`detector${n}/`))) return `detector${n}/`;
+}
 
 export async function loadDetector(options: LoadOptions = {}): Promise<Detector> {
   const url = new URL(options.url ?? "./model.json", import.meta.url);
   const backend = await startBackend(options.backend);
   const modelJson = await fetchModelJson(url);
-  const model = buildFasterRCNN(modelJson.spec, { namePrefix: `detector${++loaded}/` });
+  const model = buildFasterRCNN(modelJson.spec, { namePrefix: freshNamePrefix() });
   try {
     restoreVariables(url.pathname.split("/").pop() ?? "model.json", model.variables(), await loadWeights(modelJson, url));
   } catch (error) {

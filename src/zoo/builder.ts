@@ -4,7 +4,7 @@
  * `<enclosing module>.<function>`, and a repeated name gets `_1`, `_2`, … . Calls made inside
  * one of torchvision's leaf modules are recorded but hidden, and the leaf's last step takes its name.
  */
-import type { BackboneGraph, GraphNode, Operation, StateEntry } from "./graph.js";
+import { stateEntries, type BackboneGraph, type GraphNode, type Operation, type StateEntry } from "./graph.js";
 
 /** A value flowing through the graph: the name of the step that produced it. */
 export type Value = string;
@@ -39,6 +39,38 @@ export class GraphBuilder {
   }
 
   /**
+   * A buffer read in the forward of the module at `scope`. FX names no node for a buffer (only
+   * parameters become `get_attr` nodes), so its step is hidden.
+   */
+  buffer(scope: string, key: string, op: Extract<Operation, { kind: "buffer" }>): Value {
+    const entry: StateEntry = { key, shape: op.shape, role: "buffer", trainable: false };
+    return this.pushHidden(`${scope}.${key.split(".").pop()}`, op, [], [entry]);
+  }
+
+  /** How many steps are recorded: where a later `stateInOrder` puts its step. */
+  get mark(): number {
+    return this.nodes.length;
+  }
+
+  /**
+   * Fixes the state-dict order of the entries read by the steps recorded since `mark` to torch's,
+   * which follows `module`'s registration of its children (`order`, relative names) rather than
+   * the order its forward reads them (Swin's blocks). A hidden step at `mark` holds them in that
+   * order; nothing reads it.
+   */
+  stateInOrder(module: string, mark: number, order: readonly string[]): void {
+    const rank = (key: string) => {
+      const child = order.findIndex((name) => key === `${module}.${name}` || key.startsWith(`${module}.${name}.`));
+      if (child < 0) throw new Error(`${module}: \`${key}\` is under none of ${order.join(", ")}`);
+      return child;
+    };
+    const entries = stateEntries(this.nodes.slice(mark));
+    const ordered = entries.map((entry, i) => ({ entry, rank: rank(entry.key), i })).sort((a, b) => a.rank - b.rank || a.i - b.i);
+    const state = ordered.map(({ entry }) => entry);
+    this.nodes.splice(mark, 0, { name: `${module}#${this.hiddenCount++}`, visible: false, op: { kind: "module_state", module }, inputs: [], state });
+  }
+
+  /**
    * A torchvision leaf module (Conv2dNormActivation, SqueezeExcitation, …): its steps are
    * recorded for lowering and counting, but only its output is a node, named `path`.
    */
@@ -68,7 +100,13 @@ export class GraphBuilder {
     const scratch = new GraphBuilder(path);
     build(scratch, scratch.input());
     const state = scratch.nodes.flatMap((node) => node.state);
-    this.nodes.push({ name: `${path}#${this.hiddenCount++}`, visible: false, op: { kind: "training_only", module: path }, inputs: [], state });
+    this.pushHidden(path, { kind: "training_only", module: path }, [], state);
+  }
+
+  private pushHidden(base: string, op: Operation, inputs: readonly Value[], state: readonly StateEntry[]): Value {
+    const name = `${base}#${this.hiddenCount++}`;
+    this.nodes.push({ name, visible: false, op, inputs: [...inputs], state: [...state] });
+    return name;
   }
 
   finish(output: Value): BackboneGraph {

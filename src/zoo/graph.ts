@@ -55,7 +55,43 @@ export type Operation =
   /** The weights of a module that runs only in training mode (`GraphBuilder.trainingOnly`); no step reads it. */
   | { readonly kind: "training_only"; readonly module: string }
   /** A parameter read as a value (FX `get_attr`), e.g. ConvNeXt's `layer_scale`. */
-  | { readonly kind: "parameter"; readonly shape: readonly number[] };
+  | { readonly kind: "parameter"; readonly shape: readonly number[] }
+  /**
+   * A buffer that is a function of the architecture (Swin's `relative_position_index`), with its
+   * values in torch's row-major order: a state-dict entry that never trains.
+   */
+  | { readonly kind: "buffer"; readonly shape: readonly number[]; readonly dtype: "int32" | "float32"; readonly values: readonly number[] }
+  /**
+   * The state-dict entries of a module in torch's registration order, where its steps read them in
+   * another (Swin's blocks): it fixes the state dict's order, and no step reads it.
+   */
+  | { readonly kind: "module_state"; readonly module: string }
+  /** `x.view(shape)` (-1 once at most): torch's element order. */
+  | { readonly kind: "reshape"; readonly shape: readonly number[] }
+  /** `factor * x` for a constant (Swin v2's `16 * sigmoid(bias)`). */
+  | { readonly kind: "scale"; readonly factor: number }
+  /**
+   * Swin's `_get_relative_position_bias(table, index, window)`: rows of the table [(2h−1)(2w−1), heads]
+   * gathered by `inputs[1]`, the index buffer, as a [1, heads, h·w, h·w] bias.
+   */
+  | { readonly kind: "relative_position_bias"; readonly window: Pair; readonly heads: number }
+  /**
+   * Swin's `_patch_merging_pad` on a channels-last [N, H, W, C] map: pads H and W to even, then
+   * concatenates the four 2×2 neighbours' channels, [N, ⌈H/2⌉, ⌈W/2⌉, 4C].
+   */
+  | { readonly kind: "patch_merging_pad" }
+  /**
+   * torchvision's `shifted_window_attention` on a channels-last [N, H, W, C] map. Inputs: the map,
+   * `qkv.weight`, `proj.weight` (torch's [out, in]), the relative position bias, `qkv.bias`,
+   * `proj.bias`, and with `cosine` (Swin v2) `logit_scale`.
+   */
+  | {
+      readonly kind: "shifted_window_attention";
+      readonly window: Pair;
+      readonly shift: Pair;
+      readonly heads: number;
+      readonly cosine: boolean;
+    };
 
 export type OperationKind = Operation["kind"];
 
@@ -63,7 +99,7 @@ export type OperationKind = Operation["kind"];
 export interface StateEntry {
   readonly key: string;
   readonly shape: readonly number[];
-  readonly role: "weight" | "bias" | "running_mean" | "running_var" | "num_batches_tracked" | "parameter";
+  readonly role: "weight" | "bias" | "running_mean" | "running_var" | "num_batches_tracked" | "parameter" | "buffer";
   readonly trainable: boolean;
 }
 

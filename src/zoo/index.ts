@@ -16,6 +16,7 @@ import { mnasnetNetworks } from "./networks/mnasnet.js";
 import { densenetNetworks } from "./networks/densenet.js";
 import { googlenetNetworks } from "./networks/googlenet.js";
 import { inceptionNetworks } from "./networks/inception.js";
+import { swinNetworks } from "./networks/swin.js";
 
 export interface Backbone {
   readonly name: string;
@@ -39,6 +40,7 @@ const FAMILIES: readonly (readonly [string, NetworkTable])[] = [
   ["densenet", densenetNetworks],
   ["googlenet", googlenetNetworks],
   ["inception", inceptionNetworks],
+  ["swin_transformer", swinNetworks],
 ];
 
 export const backbones: readonly Backbone[] = FAMILIES.flatMap(([family, networks]) =>

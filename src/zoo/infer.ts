@@ -144,10 +144,69 @@ function inferNode(node: GraphNode, inputs: NodeType[], image: Pair): NodeType {
     case "permute":
       return { ...x, shape: op.dims.map((d) => x.shape[d]!), layout: permutedLayout(x.layout, op.dims) };
     case "parameter":
+    case "buffer":
       return { shape: op.shape, stride: null, receptiveField: null, layout: "flat" };
     case "training_only":
+    case "module_state":
       return { shape: [], stride: null, receptiveField: null, layout: "flat" };
+    case "reshape":
+      return { shape: reshaped(node, x.shape, op.shape), stride: null, receptiveField: null, layout: "flat" };
+    case "scale":
+      return x;
+    case "relative_position_bias": {
+      const pairs = op.window[0] * op.window[1];
+      return { shape: [1, op.heads, pairs, pairs], stride: null, receptiveField: null, layout: "flat" };
+    }
+    case "patch_merging_pad": {
+      const [n, h, w, c] = channelsLast(node, x);
+      const jump = x.stride;
+      return {
+        ...x,
+        shape: [n, Math.ceil(h / 2), Math.ceil(w / 2), 4 * c],
+        stride: jump === null ? null : jump * 2,
+        receptiveField: x.receptiveField === null || jump === null ? null : x.receptiveField + jump,
+      };
+    }
+    case "shifted_window_attention": {
+      const [, , , c] = channelsLast(node, x);
+      if (c % op.heads !== 0) throw new ShapeError(`${node.name}: ${c} channels do not split into ${op.heads} heads`);
+      // A position attends to its window (shifted or not): the window is its kernel.
+      const jump = x.stride;
+      return {
+        ...x,
+        receptiveField: x.receptiveField === null || jump === null ? null : x.receptiveField + (op.window[0] - 1) * jump,
+      };
+    }
   }
+}
+
+/** A channels-last [N, H, W, C] map's dimensions (Swin's stages). */
+function channelsLast(node: GraphNode, x: NodeType): [number, number, number, number] {
+  if (x.layout !== "nhwc" || x.shape.length !== 4) throw new ShapeError(`${node.name}: expects a channels-last map, got [${x.shape}]`);
+  return x.shape as [number, number, number, number];
+}
+
+/** `view(shape)`: one -1 takes what the other dimensions leave. */
+function reshaped(node: GraphNode, from: readonly number[], to: readonly number[]): number[] {
+  const count = from.reduce((a, b) => a * b, 1);
+  const known = to.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const shape = to.map((d) => (d === -1 ? count / known : d));
+  if (!Number.isInteger(count / known) || shape.reduce((a, b) => a * b, 1) !== count)
+    throw new ShapeError(`${node.name}: cannot view [${from}] as [${to}]`);
+  return shape;
+}
+
+/**
+ * A 4-D map's channels and size: torchvision's NCHW maps, and channels-last [N, H, W, C] ones
+ * (Swin's stages, ConvNeXt's blocks), which a tap hands on as NCHW maps. Undefined for anything
+ * else (flattened, a weight); a feature map also has a stride (`featureMap`).
+ */
+export function mapShape(type: NodeType): { channels: number; height: number; width: number } | undefined {
+  if (type.shape.length !== 4) return undefined;
+  const [, a, b, c] = type.shape as [number, number, number, number];
+  if (type.layout === "nchw") return { channels: a, height: b, width: c };
+  if (type.layout === "nhwc") return { channels: c, height: a, width: b };
+  return undefined;
 }
 
 /** The type of every step of `graph` for an input image of `image` = [height, width]. */
@@ -159,3 +218,6 @@ export function inferTypes(graph: BackboneGraph, image: Pair): Map<string, NodeT
   }
   return types;
 }
+
+/** A map with a stride (not pooled away): what a tap can be. */
+export const featureMap = (type: NodeType) => (type.stride === null ? undefined : mapShape(type));

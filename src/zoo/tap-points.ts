@@ -1,6 +1,6 @@
 /** Every node of a backbone a spec can tap, with its type at an input size (what users print the model for). */
 import { modulePaths, resolveTap, type BackboneGraph } from "./graph.js";
-import { inferTypes } from "./infer.js";
+import { inferTypes, featureMap } from "./infer.js";
 
 export interface TapPoint {
   readonly node: string;
@@ -12,7 +12,7 @@ export interface TapPoint {
   readonly stride: number;
 }
 
-/** Feature-map nodes in execution order, each followed by the module paths that resolve to it. Throws ShapeError when the input is too small. */
+/** Feature-map nodes (NCHW or channels-last, `featureMap`) in execution order, each followed by the module paths that resolve to it. Throws ShapeError when the input is too small. */
 export function tapPoints(graph: BackboneGraph, input: readonly [number, number]): TapPoint[] {
   const types = inferTypes(graph, input);
   const byResolved = new Map<string, string[]>();
@@ -23,8 +23,9 @@ export function tapPoints(graph: BackboneGraph, input: readonly [number, number]
   const taps: TapPoint[] = [];
   for (const node of graph.nodes) {
     const type = types.get(node.name)!;
-    if (!node.visible || node.op.kind === "input" || type.layout !== "nchw" || type.stride === null) continue;
-    const [, channels, height, width] = type.shape as [number, number, number, number];
+    const map = featureMap(type);
+    if (!node.visible || node.op.kind === "input" || !map || type.stride === null) continue;
+    const { channels, height, width } = map;
     taps.push({ node: node.name, channels, height, width, stride: type.stride });
     for (const path of byResolved.get(node.name) ?? [])
       taps.push({ node: path, resolvesTo: node.name, channels, height, width, stride: type.stride });

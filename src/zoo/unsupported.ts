@@ -24,12 +24,6 @@ export const unsupportedBackbones: readonly UnsupportedBackbone[] = [
     ["mnasnet0_5", "mobilenet_v3_small", "mnasnet1_0"],
   ),
   ...family(
-    ["swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b"],
-    "swin_transformer",
-    "its shifted-window attention has no TensorFlow.js lowering in detc yet",
-    ["convnext_tiny", "convnext_small", "convnext_base"],
-  ),
-  ...family(
     ["maxvit_t"],
     "maxvit",
     "it is built for one input size (224×224: every stage's 7×7 partitions must tile the map exactly), " +

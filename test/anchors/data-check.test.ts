@@ -93,3 +93,22 @@ input 128
   const fix = diagnostics.find((d) => d.code === "I093")!.fix!;
   expect(fix.span).toEqual(w090.primary.span);
 });
+
+it("the size plot draws the boxes as a histogram, each level's anchor sizes, and the fitted ones dashed", async () => {
+  const { anchorSizesSvg } = await import("../../src/diagram/anchor-sizes.js");
+  const analysis = checkSource("detector p\nbackbone resnet18\ntap layer2, layer3\nfpn 64 extra maxpool\nclasses 5\ninput 128\n").analyses[0]!;
+  const report = analyzeAnchorData(analysis, syntheticDataset("train", { imageSize: 128, trainCount: 48 }).samples, { source: "synthetic train" });
+  const svg = anchorSizesSvg(report, "p");
+  const bins = [...svg.matchAll(/class="bin" [^>]*height="([\d.]+)"/g)];
+  expect(bins.length).toBeGreaterThan(3);
+  expect([...svg.matchAll(/class="anchor" data-level="([^"]+)"/g)].map((m) => m[1])).toEqual(["layer2", "layer3", "pool"]);
+  expect([...svg.matchAll(/class="fitted"/g)]).toHaveLength(report.suggestion ? report.suggestion.sizes.flat().length : 0);
+  expect(svg).toContain(`${report.boxes} boxes of synthetic train`);
+});
+
+it("docs/anchors.md lists every data rule with its code and name", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { dataRules } = await import("../../src/check/data-rules/index.js");
+  const docs = readFileSync(new URL("../../docs/anchors.md", import.meta.url), "utf8");
+  for (const rule of dataRules) expect(docs).toContain(`| ${rule.code} | ${rule.name} |`);
+});

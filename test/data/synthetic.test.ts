@@ -1,9 +1,11 @@
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import type { Box, RgbImage } from "../../src/data/dataset.js";
 import { drawBoxes, writePng } from "../../src/data/images.js";
-import { SYNTHETIC_CLASS_NAMES, syntheticDataset } from "../../src/data/synthetic.js";
+import { syntheticDataset } from "../../src/data/synthetic.js";
 
 const options = { seed: 7, imageSize: 96, trainCount: 40, valCount: 12 };
 
@@ -119,7 +121,7 @@ describe("synthetic dataset", () => {
     expect(checked).toBeGreaterThan(5);
   });
 
-  it("renders a contact sheet to look at", async () => {
+  it("renders a contact sheet to look at: every object outlined in its class colour, where its box says", async () => {
     const { samples } = syntheticDataset("train", { seed: 1, imageSize: 128, trainCount: 12 });
     const colours: Record<number, [number, number, number]> = { 1: [255, 255, 255], 2: [255, 0, 255], 3: [0, 255, 255], 4: [0, 0, 0] };
     const images = await Promise.all(
@@ -129,8 +131,23 @@ describe("synthetic dataset", () => {
         return image;
       }),
     );
-    const file = join(tmpdir(), "detc-synthetic-contact-sheet.png");
+    const file = join(tmpdir(), `detc-synthetic-contact-sheet-${process.pid}.png`);
     await writePng(contactSheet(images, 4), file);
-    expect(SYNTHETIC_CLASS_NAMES).toHaveLength(4);
+    // Read back what a person would see: the sheet's size, and each object's outline in its colour.
+    const { data, info } = await sharp(file).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([4 * (128 + 4) + 4, 3 * (128 + 4) + 4]);
+    const pixel = (x: number, y: number) => [...data.subarray((y * info.width + x) * 3, (y * info.width + x) * 3 + 3)];
+    samples.forEach((sample, index) => {
+      const left = 4 + (index % 4) * (128 + 4);
+      const top = 4 + Math.floor(index / 4) * (128 + 4);
+      // The last box drawn is never painted over: its four corners carry its class colour.
+      const last = sample.boxes.length - 1;
+      const [x1, y1, x2, y2] = sample.boxes[last]!;
+      const colour = colours[sample.labels[last]!];
+      for (const [x, y] of [[Math.floor(x1), Math.floor(y1)], [Math.ceil(x2) - 1, Math.floor(y1)], [Math.floor(x1), Math.ceil(y2) - 1], [Math.ceil(x2) - 1, Math.ceil(y2) - 1]] as const)
+        expect(pixel(left + x, top + y), `sample ${index} corner (${x}, ${y})`).toEqual(colour);
+    });
+    expect(pixel(1, 1)).toEqual([255, 255, 255]); // the gap between tiles
+    rmSync(file);
   });
 });

@@ -33,11 +33,19 @@ describe("AnchorGenerator", () => {
     anchors.dispose();
   });
 
-  it("covers torch.round's half-to-even and integer-division strides", () => {
-    const halfway = cases.find((c) => c.name === "half_to_even")!;
-    expect(halfway.cellAnchors[0]![3]).toEqual([-2, -2, 2, 2]); // size 5, ratio 1: +-2.5 rounds to +-2
-    const strides = cases.find((c) => c.name === "c4" && c.imageSize[0] === 100)!;
-    expect(strides.anchors[15]).toEqual([-23 + 15, -11, 23 + 15, 11]); // second column: stride 75 // 5 = 15
+  it("rounds half to even like torch.round, and strides by integer division", () => {
+    // Size 5, ratio 1: the half-sides are +-2.5, which torch.round takes to +-2 (Math.round: -2, 3).
+    const halfway = new AnchorGenerator([5], [1.0]);
+    expect(plain(halfway.cellAnchors[0]!)).toEqual([-2, -2, 2, 2]);
+    // Size 7, ratio 1: +-3.5 rounds to +-4, away from zero this time (truncation would give 3).
+    expect(plain(new AnchorGenerator([7], [1.0]).cellAnchors[0]!)).toEqual([-4, -4, 4, 4]);
+    // A 100x100 image over a 5x5 map: stride 100 // 5 = 20; over a 7x7 map 100 // 7 = 14, not 14.28.
+    const generator = new AnchorGenerator([[46], [46]], [[1.0], [1.0]]);
+    const anchors = generator.anchorsFor([100, 100], [[5, 5], [7, 7]]);
+    const rows = anchors.arraySync();
+    anchors.dispose();
+    expect(rows[1]).toEqual([-23 + 20, -23, 23 + 20, 23]); // second column of the 5x5 map
+    expect(rows[25 + 7]).toEqual([-23, -23 + 14, 23, 23 + 14]); // second row of the 7x7 map
   });
 
   it("names the counts when anchor groups and feature maps disagree", () => {

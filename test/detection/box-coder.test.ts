@@ -1,7 +1,7 @@
 /** BoxCoder against torchvision: both weight sets, several classes per box, the exp clamp. */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BBOX_XFORM_CLIP, BoxCoder, type BoxCoderWeights } from "../../src/detection/box-coder.js";
+import { BBOX_XFORM_CLIP, BoxCoder, ROI_HEADS_BOX_CODER_WEIGHTS, RPN_BOX_CODER_WEIGHTS, type BoxCoderWeights } from "../../src/detection/box-coder.js";
 import { BACKENDS, expectClose, golden, useBackend } from "./support.js";
 
 interface CoderCase {
@@ -21,6 +21,10 @@ describe.each(BACKENDS)("BoxCoder on %s", (backend) => {
 
   it("uses torchvision's clamp log(1000 / 16)", () => {
     expect(BBOX_XFORM_CLIP).toBe(cases[0]!.bboxXformClip);
+  });
+
+  it("weighs the RPN's deltas (1, 1, 1, 1) and the box head's (10, 10, 5, 5), as FasterRCNN builds them", () => {
+    expect([RPN_BOX_CODER_WEIGHTS, ROI_HEADS_BOX_CODER_WEIGHTS]).toEqual(cases.map((c) => c.weights));
   });
 
   describe.each(cases.map((c) => [c.weights.join(", "), c] as const))("weights (%s)", (_, c) => {

@@ -51,9 +51,13 @@ export function formulaImages([n, c, h, w]: readonly number[]): tf.Tensor4D {
   return tf.tidy(() => tf.tensor4d(values, [n!, c!, h!, w!]).transpose([0, 2, 3, 1]));
 }
 
-/** Sets every variable of `backbone` to its formula value (converted from torchvision's layout). */
+/**
+ * Sets every variable of `backbone` to its formula value (converted from torchvision's layout),
+ * but buffers that are functions of the architecture (Swin's position index), which keep theirs.
+ */
 export function loadFormulaWeights(backbone: LoweredBackbone): void {
   for (const entry of backbone.entries) {
+    if (entry.role === "buffer") continue;
     const variable = backbone.variables.get(entry.key)!;
     tf.tidy(() => {
       const torch = tf.tensor(formula(entry.key, entry.shape), [...entry.shape], variable.dtype === "int32" ? "int32" : "float32");

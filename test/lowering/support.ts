@@ -33,7 +33,8 @@ export interface Goldens {
     outputs: Record<string, TensorSummary>;
     runningStatistics: Record<string, TensorSummary>;
   };
-  gradients: Record<string, { taps: string[]; loss: number; gradients: Record<string, TensorSummary> }>;
+  /** `input`, when given, replaces `gradientInput` (Swin needs a map larger than its window to shift). */
+  gradients: Record<string, { taps: string[]; input?: number[]; loss: number; gradients: Record<string, TensorSummary> }>;
 }
 
 export const goldens = (): Goldens =>

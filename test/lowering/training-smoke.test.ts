@@ -1,5 +1,6 @@
 /**
- * One training step per family the zoo gained with concatenations, average pools and means:
+ * One training step per family the zoo gained with concatenations, average pools, means and
+ * windowed attention:
  * gradients reach every trainable variable through the new operations, and an SGD step on them
  * lowers the loss. (Forward values are checked against torchvision in parity.test.ts.)
  */
@@ -23,7 +24,12 @@ it.each([
   ["densenet121", "features.transition1"],
   ["googlenet", "inception3b"],
   ["inception_v3", "Mixed_5b"],
-])("%s trains at %s: every trainable variable gets a gradient and one SGD step lowers the loss", (network, tap) => {
+  // Shifted windows at 16×16 and 8×8 (padded to 21 and 14): roll, masks, the position table's gather.
+  ["swin_t", "features.3"],
+  // Its post-norm blocks make the loss steep here (gradient norms ~40): 0.01 overshoots, 1e-4 does
+  // not. Its gradients are torchvision's (parity.test.ts).
+  ["swin_v2_t", "features.3", 1e-4],
+])("%s trains at %s: every trainable variable gets a gradient and one SGD step lowers the loss", (network, tap, learningRate = 0.01) => {
   const graph = findBackbone(network)!.graph();
   const backbone = lowerBackbone(graph, { taps: [resolveTap(graph, tap)!.name], trainableStages: Infinity, frozenBatchNorm: false, seed: 0 });
   const images = tf.randomUniform([...INPUT], -1, 1, "float32", 7) as tf.Tensor4D;
@@ -36,7 +42,7 @@ it.each([
       const norm = tf.norm(grads[variable.name]!).dataSync()[0]!;
       expect(Number.isFinite(norm) && norm > 0, `gradient of ${variable.name}: ${norm}`).toBe(true);
     }
-    tf.train.sgd(0.01).applyGradients(grads);
+    tf.train.sgd(learningRate).applyGradients(grads);
     const after = tf.tidy(loss);
     expect(after.dataSync()[0]!).toBeLessThan(value.dataSync()[0]!);
     tf.dispose([value, after, ...Object.values(grads)]);

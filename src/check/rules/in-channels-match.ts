@@ -13,7 +13,7 @@ export const inChannelsMatch: Rule = {
   check({ detector, report }) {
     const statement = detector.statements.inChannels;
     if (!statement || detector.levels.length === 0) return;
-    const taps = detector.taps.map((t) => t.type!.shape[1]!);
+    const taps = detector.levels.filter((level) => !level.extra).map((level) => level.channels);
     const fix = `write \`in_channels ${list(taps)}\` or drop the line (detc infers it)`;
     if (statement.values.length !== taps.length) {
       report({

@@ -79,9 +79,10 @@ export function registerEval(program: Command): void {
       const { spec, dir } = loadSpec(file, options.detector);
       await startEngine(options.backend, options.json === true);
       const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
-      const { loadSpecDatasets } = await import("../../train/datasets.js");
+      const { exifNotices, loadSpecDatasets } = await import("../../train/datasets.js");
       const { evaluateModel } = await import("../../train/evaluate.js");
       const { val } = await loadSpecDatasets(spec, dir);
+      for (const notice of exifNotices(val)) say(`note: ${notice}`);
       const result = await evaluateModel(model, val, spec.settings.train.batch_size);
       model.dispose();
       const { VOC_AP50, ...coco } = result;

@@ -14,10 +14,10 @@ import { encodeWebModel, WEB_MODEL_FORMAT, type WebDtype } from "../../web/model
 import type { NamedTensor } from "../../weights/safetensors.js";
 import { UsageError } from "../io.js";
 
-/** The built files every export copies, beside `detector.js` in the package's `web/` folder. */
-const ASSETS = ["detector.js", "detector.js.LEGAL.txt", "index.html", "tfjs-backend-wasm.wasm", "tfjs-backend-wasm-simd.wasm", "tfjs-backend-wasm-threaded-simd.wasm"];
-
-/** `dist/web/` of this package: beside the CLI bundle (`dist/detc.js`, `dist/chunks/…`). */
+/**
+ * `dist/web/` of this package, beside the CLI bundle (`dist/detc.js`, `dist/chunks/…`): every file
+ * in it is copied (src/build.ts decides what they are).
+ */
 function builtWebFolder(): string {
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     for (const candidate of [join(dir, "web"), join(dir, "dist", "web")]) if (existsSync(join(candidate, "detector.js"))) return candidate;
@@ -25,8 +25,12 @@ function builtWebFolder(): string {
   }
 }
 
-/** A folder to write into: new, empty, or an earlier web export (whose shards are replaced). */
-function prepareFolder(out: string): void {
+/**
+ * Makes `out` ready before the model is loaded, so a wrong -o fails at once: a new or empty folder,
+ * or an earlier web export (whose shards are removed, to be replaced). Returns the built files' folder.
+ */
+export function prepareWebFolder(out: string): string {
+  const built = builtWebFolder();
   if (existsSync(out)) {
     if (!statSync(out).isDirectory()) throw new UsageError(`-o ${out}: it is a file; --format web writes a folder`);
     const entries = readdirSync(out);
@@ -36,6 +40,7 @@ function prepareFolder(out: string): void {
     for (const entry of entries) if (/^group\d+-shard\d+of\d+\.bin$/.test(entry)) rmSync(join(out, entry));
   }
   mkdirSync(out, { recursive: true });
+  return built;
 }
 
 async function variableTensors(model: FasterRCNN): Promise<Map<string, NamedTensor>> {
@@ -49,20 +54,19 @@ async function variableTensors(model: FasterRCNN): Promise<Map<string, NamedTens
 
 const megabytes = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-/** Writes the folder; returns the line `detc export` prints. */
-export async function exportWeb(model: FasterRCNN, spec: DetectorSpec, out: string, dtype: WebDtype): Promise<string> {
-  const built = builtWebFolder();
-  prepareFolder(out);
+/** Writes the folder `prepareWebFolder` made ready; returns the lines `detc export` prints. */
+export async function exportWeb(model: FasterRCNN, spec: DetectorSpec, out: string, built: string, dtype: WebDtype): Promise<string> {
   const { modelJson, shards } = encodeWebModel(spec, await variableTensors(model), dtype);
   for (const shard of shards) writeFileAtomically(join(out, shard.file), shard.bytes);
   writeFileAtomically(join(out, "model.json"), new TextEncoder().encode(JSON.stringify(modelJson)));
-  for (const asset of ASSETS) copyFileSync(join(built, asset), join(out, asset));
+  const assets = readdirSync(built);
+  for (const asset of assets) copyFileSync(join(built, asset), join(out, asset));
   const size = (file: string) => statSync(join(out, file)).size;
   const weights = shards.reduce((sum, shard) => sum + shard.bytes.length, 0);
-  const wasm = ASSETS.filter((asset) => asset.endsWith(".wasm"));
+  const wasm = assets.filter((asset) => asset.endsWith(".wasm"));
   return (
     `wrote ${out}/: detector.js (${megabytes(size("detector.js"))}), weights ${megabytes(weights)} ${dtype} in ${shards.length} shard${shards.length === 1 ? "" : "s"}, ` +
-    `index.html, wasm backend (${megabytes(wasm.reduce((sum, file) => sum + size(file), 0))}, fetched only when used)\n` +
+    `index.html, wasm backend (${wasm.length} builds of up to ${megabytes(Math.max(...wasm.map(size)))}; a page fetches one, only on that backend)\n` +
     `open the demo through any static server, e.g. \`python3 -m http.server -d ${out} 8000\`, then http://localhost:8000/\n`
   );
 }

@@ -83,11 +83,13 @@ async function exportForWeb(file: string, options: ExportOptions, command: Comma
   const dtype = options.dtype ?? "float32";
   if (!(WEB_DTYPES as readonly string[]).includes(dtype)) throw new UsageError(`--dtype ${dtype}: expected ${WEB_DTYPES.join(" or ")}`);
   const { spec, dir } = loadSpec(file, options.detector);
+  const out = options.output.replace(/(.)\/+$/, "$1");
+  const { exportWeb, prepareWebFolder } = await import("./export-web.js");
+  const built = prepareWebFolder(out);
   await startEngine(options.backend, true);
-  const { exportWeb } = await import("./export-web.js");
   const model = await loadModel(spec, options.weights, { specDir: dir, init: options.init, allowPartial: options.allowPartial });
   try {
-    process.stdout.write(await exportWeb(model, spec, options.output.replace(/\/+$/, ""), dtype as WebDtype));
+    process.stdout.write(await exportWeb(model, spec, out, built, dtype as WebDtype));
   } finally {
     model.dispose();
   }

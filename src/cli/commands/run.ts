@@ -80,7 +80,7 @@ export function registerRun(program: Command): void {
       try {
         for (const note of folder.notes) say(`note: ${note}`);
         await startEngine(options.backend, false);
-        const { checkTrainingData, loadSpecDatasets } = await import("../../train/datasets.js");
+        const { checkTrainingData, exifNotices, loadSpecDatasets } = await import("../../train/datasets.js");
         const { summarizeWarnings } = await import("../../data/dataset.js");
         const { train } = await import("../../train/trainer.js");
         const { formatWeightsReport } = await import("../../weights/load-weights.js");
@@ -88,6 +88,7 @@ export function registerRun(program: Command): void {
         const warnings = [...datasets.train.warnings, ...(datasets.val === datasets.train ? [] : datasets.val.warnings)];
         for (const warning of summarizeWarnings(warnings)) process.stderr.write(`warning: ${warning}\n`);
         say(checkTrainingData(datasets));
+        for (const notice of exifNotices(datasets.train, datasets.val)) say(`note: ${notice}`);
         // The anchors against the training boxes (`detc check --data`): warnings, never a refusal.
         const { checkDetectorData } = await import("../../anchors/analyze.js");
         for (const d of checkDetectorData(analysis, datasets.train).diagnostics)
