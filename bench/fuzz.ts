@@ -3,10 +3,11 @@
  * from a seed (FUZZ_SEED, default the time), checking the same promises. `npx tsx bench/fuzz.ts`
  * on its own, or as part of `npm run bench`; a failure prints the seed and case to reproduce.
  */
-import { brokenPromises, fuzzedSpec, seededRandom } from "../test/support/spec-fuzzer.js";
+import { randomFromState } from "../src/util/random.js";
+import { brokenPromises, fuzzedSpec } from "../test/support/spec-fuzzer.js";
 
 export function benchFuzz(seconds = Number(process.env.FUZZ_SECONDS ?? 300), seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1e9)): string[] {
-  const random = seededRandom(seed);
+  const random = randomFromState(seed);
   const until = performance.now() + seconds * 1000;
   const failures: string[] = [];
   let cases = 0;

@@ -21,7 +21,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import { seededRandom } from "../src/detection/random.js";
+import { randomFromState } from "../src/util/random.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -121,7 +121,7 @@ export function findMutants(module: string, text: string): Mutant[] {
 function sample<T>(items: readonly T[], count: number, seed: number, salt: string): T[] {
   let hash = seed;
   for (const ch of salt) hash = (Math.imul(hash, 31) + ch.charCodeAt(0)) | 0;
-  const random = seededRandom(hash);
+  const random = randomFromState(hash);
   const shuffled = [...items];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

@@ -374,7 +374,7 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
     if (!detector) throw new Error(`${config.file} does not check${config.input ? ` with \`input ${config.input}\`` : ""}`);
     const { height, width } = detector.input;
     if (height !== width) throw new Error(`${config.file}: the benchmark's images are square; the input is ${height}×${width}`);
-    const batchSize = detector.spec.settings.train.batch_size as number;
+    const batchSize = detector.spec.settings.train.batch_size;
     const dir = mkdtempSync(join(tmpdir(), `detc-training-bench-${config.name}-`));
     try {
       const moduleDir = join(dir, "torchvision");

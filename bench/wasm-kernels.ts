@@ -16,7 +16,7 @@ import { checkSource } from "../src/check/index.js";
 import { syntheticDataset } from "../src/data/synthetic.js";
 import { prepareExample } from "../src/data/transforms.js";
 import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
-import { seededRandom } from "../src/detection/random.js";
+import { randomFromState } from "../src/util/random.js";
 import { selectBackend } from "../src/engine/backend.js";
 import { registerWasmKernels, unregisterWasmKernels, WASM_KERNELS } from "../src/engine/wasm-kernels/index.js";
 
@@ -67,7 +67,7 @@ async function trainingStepLines(): Promise<string[]> {
   const size = spec.input.kind === "exact" ? spec.input.height : spec.input.min;
   const samples = syntheticDataset("train", { imageSize: size, trainCount: 2 }).samples;
   const options = { minSize: size, maxSize: size, flipProbability: 0, training: true };
-  const examples = await Promise.all(samples.map(async (s, i) => prepareExample(s, await s.loadImage(), options, seededRandom(i))));
+  const examples = await Promise.all(samples.map(async (s, i) => prepareExample(s, await s.loadImage(), options, randomFromState(i))));
   const model = buildFasterRCNN(spec);
   const step = () => {
     const { value, grads } = tf.variableGrads(() => {

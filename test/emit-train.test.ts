@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { checkSource } from "../src/check/index.js";
 import { trainingSubset } from "../src/data/dataset.js";
 import { batches } from "../src/data/loader.js";
-import { seededRandom } from "../src/data/random.js";
+import { seededRandom } from "../src/util/random.js";
 import { syntheticDataset } from "../src/data/synthetic.js";
 import { prepareExample } from "../src/data/transforms.js";
 import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
@@ -85,7 +85,7 @@ function workerLogs(dir: string): string {
     .join("\n");
 }
 
-function readLog(path: string): { steps: StepRecord[]; evals: Record<string, number>[] } {
+function readLog(path: string): { steps: StepRecord[]; evals: ({ step: number } & Record<string, number>)[] } {
   const records = readFileSync(path, "utf8").trim().split("\n").map((line) => JSON.parse(line));
   return { steps: records.filter((r) => r.type === "step"), evals: records.filter((r) => r.type === "eval") };
 }
@@ -205,10 +205,10 @@ describe.skipIf(!hasTorchvision)(`train.py from detc emit torchvision (${hasTorc
     const schedule = scheduleOf(settings, perEpoch);
     expect(report.lrs).toEqual(Array.from({ length: 60 }, (_, step) => learningRate(schedule, step)));
 
-    const seed = settings.seed as number;
+    const seed = settings.seed;
     const train = syntheticDataset("train", { seed, imageSize: 128 });
-    const options = { minSize: 128, maxSize: 128, fixedSize: { height: 128, width: 128 }, flipProbability: settings.flip as number, training: true };
-    const detcBatches = [...batches(trainingSubset(train), { batchSize: settings.batch_size as number, seed, epochs: 1 })].slice(0, 3);
+    const options = { minSize: 128, maxSize: 128, fixedSize: { height: 128, width: 128 }, flipProbability: settings.flip, training: true };
+    const detcBatches = [...batches(trainingSubset(train), { batchSize: settings.batch_size, seed, epochs: 1 })].slice(0, 3);
     const examples = detcBatches.map((batch) =>
       batch.samples.map((sample, position) => {
         const blank = { width: 128, height: 128, data: new Uint8Array(128 * 128 * 3) };

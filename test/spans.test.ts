@@ -43,7 +43,6 @@ const CASES: Record<string, { source: string; underlined: string; occurrence?: n
   W050: { source: base("tap layer4", "classes 21"), underlined: "layer4" },
   E060: { source: base("tap layer3", "classes 1"), underlined: "1" },
   E070: { source: base("tap layer3", "classes 21", "train epochz 3"), underlined: "epochz" },
-  E080: { source: base("tap layer3", "classes 21", 'dataset coco train "a.json"'), underlined: 'train "a.json"' },
 };
 
 /** The 1-based line and column of an offset, counting line breaks as the lexer does. */

@@ -4,8 +4,9 @@
  * image size, torchvision's `AnchorGenerator` cell anchors, float32 `box_iou`, the RPN Matcher's
  * rule (`match.ts`) and the RoI `LevelMapper`. Pure: boxes and image sizes in, numbers out.
  */
-import { padTo, type DetectorAnalysis } from "../check/analysis.js";
+import type { DetectorAnalysis } from "../check/analysis.js";
 import { anchorsLine, checkAnchorData, type AnchorDataReport, type LevelAnchorData, type RecallAt } from "../check/anchor-data.js";
+import { padTo } from "../util/torchvision.js";
 import { dataRules } from "../check/data-rules/index.js";
 import type { Diagnostic } from "../check/diagnostic.js";
 import { detectorSpec } from "../check/detector-spec.js";
@@ -125,8 +126,8 @@ export interface AnchorDataOptions {
 
 export function analyzeAnchorData(detector: DetectorAnalysis, images: readonly AnnotatedImage[], options: AnchorDataOptions): AnchorDataReport {
   const spec = detectorSpec(detector);
-  const high = spec.settings.rpn.fg_iou_thresh as number;
-  const low = spec.settings.rpn.bg_iou_thresh as number;
+  const high = spec.settings.rpn.fg_iou_thresh;
+  const low = spec.settings.rpn.bg_iou_thresh;
   const thresholds = [...new Set([high, 0.5, low])].sort((a, b) => b - a);
   const resized = resizeImages(detector, images);
   const levelSizes = new LevelSizes(detector);

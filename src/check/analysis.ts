@@ -7,15 +7,12 @@ import type * as ast from "../language/ast.js";
 import { findBackbone, type Backbone } from "../zoo/index.js";
 import { resolveTap, type BackboneGraph, type GraphNode } from "../zoo/graph.js";
 import { inferTypes, featureMap, ShapeError, type NodeType } from "../zoo/infer.js";
-import { isSection, SETTINGS, type Section, type SettingValue } from "./settings.js";
+import { resolveSettings, type Settings } from "./settings.js";
+import { padTo, POOL_LEVEL } from "../util/torchvision.js";
 
-/** torchvision pads every batch to a multiple of this (GeneralizedRCNNTransform.size_divisible). */
-export const SIZE_DIVISIBLE = 32;
 /** torchvision's default resize (min_size 800, max_size 1333). */
 export const DEFAULT_INPUT = { min: 800, max: 1333 } as const;
 export const DEFAULT_RATIOS = [0.5, 1.0, 2.0] as const;
-/** Name of the extra max-pool level, as torchvision's LastLevelMaxPool names it. */
-export const POOL_LEVEL = "pool";
 
 export interface FeatureLevel {
   /** How specs refer to the level: the tap as written, or `pool`. */
@@ -86,7 +83,7 @@ export interface DetectorAnalysis {
   readonly anchorsWritten: boolean;
   readonly roi: { readonly outputSize: number; readonly samplingRatio: number; readonly levels: readonly string[] };
   readonly numClasses?: number;
-  readonly settings: Readonly<Record<Section, Readonly<Record<string, SettingValue>>>>;
+  readonly settings: Settings;
 }
 
 const STATEMENT_SLOT: Record<Exclude<ast.Statement["kind"], "Settings">, keyof StatementsByKind> = {
@@ -102,8 +99,6 @@ const STATEMENT_SLOT: Record<Exclude<ast.Statement["kind"], "Settings">, keyof S
   Dataset: "dataset",
 };
 
-/** A side after torchvision's batch padding. */
-export const padTo = (size: number) => Math.ceil(size / SIZE_DIVISIBLE) * SIZE_DIVISIBLE;
 
 function inputSize(statement: ast.InputStatement | undefined): InputSize {
   const square = (form: InputSize["form"], side: number, extra: Partial<InputSize> = {}): InputSize => ({
@@ -127,36 +122,12 @@ function inputSize(statement: ast.InputStatement | undefined): InputSize {
   }
 }
 
-function settingValue(setting: ast.Setting): SettingValue | undefined {
-  const values = setting.values;
-  if (values.length === 0) return undefined;
-  if (values.every((v) => v.kind === "Number")) {
-    const numbers = values.map((v) => (v as ast.NumberLiteral).value);
-    return numbers.length === 1 ? numbers[0]! : numbers;
-  }
-  const only = values[0]!;
-  if (values.length === 1 && only.kind === "Identifier" && (only.value === "true" || only.value === "false"))
-    return only.value === "true";
-  return undefined;
-}
-
-/** Settings with the spec's overrides applied; malformed overrides are left to the settings rule. */
-function resolveSettings(statements: readonly ast.SettingsStatement[]): DetectorAnalysis["settings"] {
-  const resolved = {} as Record<Section, Record<string, SettingValue>>;
-  for (const section of Object.keys(SETTINGS) as Section[])
-    resolved[section] = Object.fromEntries(Object.entries(SETTINGS[section]).map(([k, s]) => [k, s.default]));
-  for (const statement of statements) {
-    const section = statement.section.value;
-    if (!isSection(section)) continue;
-    for (const setting of statement.settings) {
-      const spec = SETTINGS[section][setting.key.value];
-      const value = settingValue(setting);
-      if (spec === undefined || value === undefined) continue;
-      if (spec.type === "integers") resolved[section][setting.key.value] = typeof value === "number" ? [value] : value;
-      else resolved[section][setting.key.value] = value;
-    }
-  }
-  return resolved;
+/** The spec's settings over torchvision's defaults; malformed overrides are left to the settings rule. */
+function settingsOf(statements: readonly ast.SettingsStatement[]): Settings {
+  const written = new Map<string, ast.Setting>();
+  for (const statement of statements)
+    for (const setting of statement.settings) written.set(`${statement.section.value}.${setting.key.value}`, setting);
+  return resolveSettings((section, name) => written.get(`${section}.${name}`));
 }
 
 function defaultAnchorSizes(levelCount: number, fpn: boolean): number[][] {
@@ -187,7 +158,8 @@ function typesOf(graph: BackboneGraph, height: number, width: number, cache: Typ
   return types;
 }
 
-export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new Map()): DetectorAnalysis {
+/** The detector's statements by kind, its settings statements, and the kinds written twice. */
+function groupStatements(detector: ast.Detector) {
   const statements: StatementsByKind = {};
   const settingsStatements: ast.SettingsStatement[] = [];
   const repeated: { statement: ast.Statement; first: ast.Statement }[] = [];
@@ -201,13 +173,11 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
     if (first !== undefined) repeated.push({ statement, first });
     else (statements as Record<string, ast.Statement>)[slot] = statement;
   }
+  return { statements, settingsStatements, repeated };
+}
 
-  const backbone = statements.backbone?.name ? findBackbone(statements.backbone.name.value) : undefined;
-  const graph = backbone?.graph();
-  const input = inputSize(statements.input);
-
-  const types = graph && typesOf(graph, input.paddedHeight, input.paddedWidth, cache);
-
+/** Each written tap with the graph node it names and that node's type, where they exist. */
+function resolveTaps(tap: ast.TapStatement | undefined, graph: BackboneGraph | undefined, types: ReadonlyMap<string, NodeType> | undefined): ResolvedTap[] {
   // Resolving walks the graph, so each different name is resolved once however often it is tapped.
   const resolved = new Map<string, GraphNode | undefined>();
   const resolve = (name: string) => {
@@ -215,47 +185,61 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
     if (!resolved.has(name)) resolved.set(name, resolveTap(graph, name));
     return resolved.get(name);
   };
-  const taps: ResolvedTap[] = (statements.tap?.nodes ?? []).map((id) => {
+  return (tap?.nodes ?? []).map((id) => {
     const node = resolve(id.value);
     return { id, node, type: node && types?.get(node.name) };
   });
+}
 
+/** The feature pyramid, one level per tap plus the max-pool level; empty unless every tap is a spatial map. */
+function featureLevels(taps: readonly ResolvedTap[], fpnChannels: number | undefined, extraPool: boolean): FeatureLevel[] {
+  const levels: FeatureLevel[] = [];
+  for (const { id, node, type } of taps) {
+    const map = type && featureMap(type);
+    if (!node || !type || !map || type.stride === null) return [];
+    const { channels, height, width } = map;
+    levels.push({
+      name: id.value,
+      node: node.name,
+      channels,
+      outChannels: fpnChannels ?? channels,
+      stride: type.stride,
+      height,
+      width,
+      receptiveField: type.receptiveField,
+      extra: false,
+    });
+  }
+  const last = levels.at(-1);
+  if (last && extraPool && fpnChannels !== undefined) {
+    // LastLevelMaxPool: max_pool2d(kernel 1, stride 2) on the last FPN output.
+    const halve = (n: number) => Math.floor((n - 1) / 2) + 1;
+    levels.push({
+      name: POOL_LEVEL,
+      node: POOL_LEVEL,
+      channels: fpnChannels,
+      outChannels: fpnChannels,
+      stride: last.stride * 2,
+      height: halve(last.height),
+      width: halve(last.width),
+      receptiveField: last.receptiveField,
+      extra: true,
+    });
+  }
+  return levels;
+}
+
+/** The analyses a detector goes through, in order: statements, backbone and input, taps, levels, heads. */
+export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new Map()): DetectorAnalysis {
+  const { statements, settingsStatements, repeated } = groupStatements(detector);
+  const backbone = statements.backbone?.name ? findBackbone(statements.backbone.name.value) : undefined;
+  const graph = backbone?.graph();
+  const input = inputSize(statements.input);
+  const types = graph && typesOf(graph, input.paddedHeight, input.paddedWidth, cache);
+  const taps = resolveTaps(statements.tap, graph, types);
   const fpnChannels = statements.fpn?.channels?.value;
   const extraPool = statements.fpn?.extra !== undefined;
-  const allResolved = taps.length > 0 && taps.every((t) => t.type && featureMap(t.type));
-  const levels: FeatureLevel[] = [];
-  if (allResolved) {
-    for (const tap of taps) {
-      const { channels, height, width } = featureMap(tap.type!)!;
-      levels.push({
-        name: tap.id.value,
-        node: tap.node!.name,
-        channels,
-        outChannels: fpnChannels ?? channels,
-        stride: tap.type!.stride!,
-        height,
-        width,
-        receptiveField: tap.type!.receptiveField,
-        extra: false,
-      });
-    }
-    const last = levels[levels.length - 1]!;
-    if (extraPool && fpnChannels !== undefined) {
-      // LastLevelMaxPool: max_pool2d(kernel 1, stride 2) on the last FPN output.
-      const halve = (n: number) => Math.floor((n - 1) / 2) + 1;
-      levels.push({
-        name: POOL_LEVEL,
-        node: POOL_LEVEL,
-        channels: fpnChannels,
-        outChannels: fpnChannels,
-        stride: last.stride * 2,
-        height: halve(last.height),
-        width: halve(last.width),
-        receptiveField: last.receptiveField,
-        extra: true,
-      });
-    }
-  }
+  const levels = featureLevels(taps, fpnChannels, extraPool);
 
   const tapChannels = taps.map((t) => t.type && featureMap(t.type)?.channels);
   const headChannels = fpnChannels ?? (taps.length > 0 ? tapChannels[0] : undefined);
@@ -286,6 +270,6 @@ export function analyzeDetector(detector: ast.Detector, cache: TypeCache = new M
       levels: statements.roi?.levels?.map((l) => l.value) ?? taps.map((t) => t.id.value),
     },
     numClasses,
-    settings: resolveSettings(settingsStatements),
+    settings: settingsOf(settingsStatements),
   };
 }

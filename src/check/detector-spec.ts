@@ -3,7 +3,7 @@
  * what later stages (lowering, emit, diagrams) consume, and its schema is specs/detector.schema.json.
  */
 import type { DetectorAnalysis } from "./analysis.js";
-import type { SettingValue } from "./settings.js";
+import type { Settings } from "./settings.js";
 import { ownBatchNormEps } from "../zoo/graph.js";
 
 export interface DetectorSpec {
@@ -28,7 +28,7 @@ export interface DetectorSpec {
     | { readonly format: "synthetic" }
     | { readonly format: "coco"; readonly train: CocoSplit; readonly val?: CocoSplit }
     | { readonly format: "voc"; readonly root: string; readonly train: string; readonly val: string };
-  readonly settings: Readonly<Record<"rpn" | "box" | "train", Readonly<Record<string, SettingValue>>>>;
+  readonly settings: Settings;
 }
 
 interface CocoSplit {

@@ -45,7 +45,7 @@ export function summarize(detector: DetectorAnalysis): DetectorSummary {
   // RPNHead: a shared 3×3 conv, then objectness (A) and box deltas (4A) as 1×1 convs.
   const rpn = conv(channels, channels, 3) + conv(channels, anchors, 1) + conv(channels, 4 * anchors, 1);
   const resolution = detector.roi.outputSize;
-  const hidden = detector.settings.box.representation_size as number;
+  const hidden = detector.settings.box.representation_size;
   const roiHeads =
     linear(channels * resolution * resolution, hidden) +
     linear(hidden, hidden) +

@@ -22,6 +22,7 @@ import {
 } from "./dataset.js";
 import { checkImageFiles, countTurnedImages, decodeImageFile, type MissingImagePolicy } from "./images.js";
 import { parseJsonFile } from "./json.js";
+import { elementAt } from "../util/element-at.js";
 
 /** One image of the file with its usable annotations. */
 export interface CocoImageRecord {
@@ -84,13 +85,14 @@ function fields(file: string, record: string, value: unknown) {
       const field = get(name);
       return [0, 1, false, true].includes(field as number | boolean) ? Boolean(field) : wrong(name, "0 or 1");
     },
-    numbers(name: string, count: number): number[] {
+    fourNumbers(name: string): [number, number, number, number] {
       const field = get(name);
-      const valid =
-        Array.isArray(field) &&
-        field.length === count &&
-        field.every((n) => typeof n === "number" && Number.isFinite(n));
-      return valid ? (field as number[]) : wrong(name, `an array of ${count} numbers`);
+      if (Array.isArray(field) && field.length === 4) {
+        const [a, b, c, d] = field as unknown[];
+        const finite = (n: unknown): n is number => typeof n === "number" && Number.isFinite(n);
+        if (finite(a) && finite(b) && finite(c) && finite(d)) return [a, b, c, d];
+      }
+      return wrong(name, "an array of 4 numbers");
     },
   };
 }
@@ -175,7 +177,7 @@ export function parseCocoInstances(text: string, file: string): CocoInstances {
       const known = categories.map(({ id }) => id).join(", ");
       throw new DatasetError(file, record, `unknown category_id ${categoryId} (the categories' ids are ${known})`);
     }
-    const [x, y, width, height] = annotation.numbers("bbox", 4);
+    const [x, y, width, height] = annotation.fourNumbers("bbox");
     if (width < 0 || height < 0) {
       throw new DatasetError(
         file,
@@ -228,9 +230,9 @@ export async function loadCocoDataset(options: CocoOptions): Promise<CocoDataset
   const { present, warnings } = await checkImageFiles(files, options.missingImages ?? "error");
   const turnedByExif = await countTurnedImages(files.filter((_, index) => present[index]).map(({ file }) => file));
   const samples = instances.images.flatMap((image, index): DetectionSample[] => {
+    const file = elementAt(files, index).file;
     if (!present[index]) return [];
     const { id, fileName, width, height, boxes, labels, iscrowd, areas } = image;
-    const file = files[index].file;
     return [
       {
         id,

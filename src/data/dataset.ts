@@ -9,6 +9,7 @@
  */
 
 import { InputError } from "../util/input-error.js";
+import { elementAt } from "../util/element-at.js";
 
 /** `[x1, y1, x2, y2]` in pixels. */
 export type Box = readonly [x1: number, y1: number, x2: number, y2: number];
@@ -147,9 +148,9 @@ export function toCocoGroundTruth(dataset: DetectionDataset): CocoGroundTruth {
       annotations.push({
         id: annotations.length + 1,
         image_id: sample.id,
-        category_id: sample.labels[index],
+        category_id: elementAt(sample.labels, index),
         bbox: [x1, y1, x2 - x1, y2 - y1],
-        area: sample.areas[index],
+        area: elementAt(sample.areas, index),
         iscrowd: sample.iscrowd[index] ? 1 : 0,
         difficult: sample.difficult[index] ? 1 : 0,
       });

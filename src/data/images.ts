@@ -46,13 +46,14 @@ export async function checkImageFiles(
     present.push(...found);
   }
   const missing = entries.filter((_, index) => !present[index]);
-  if (missing.length > 0 && policy === "error") {
+  const [first] = missing;
+  if (first && policy === "error") {
     const others = [...missing.slice(1, 4).map(({ file }) => file), ...(missing.length > 4 ? ["..."] : [])];
     const count = `${missing.length} of ${entries.length} images are missing`;
     const more = missing.length === 1 ? "" : ` (${count}, also ${others.join(", ")})`;
     throw new DatasetError(
-      missing[0].file,
-      missing[0].record,
+      first.file,
+      first.record,
       `image file not found${more}; check the image folder, or set missingImages: "skip" to leave missing images out`,
     );
   }

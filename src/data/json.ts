@@ -40,7 +40,7 @@ function firstSyntaxErrorOffset(text: string): number {
     throw new SyntaxStop(at);
   };
   const skipWhitespace = (): void => {
-    while (at < text.length && " \t\n\r".includes(text[at])) at++;
+    while (at < text.length && " \t\n\r".includes(text.charAt(at))) at++;
   };
   const expect = (pattern: RegExp): void => {
     pattern.lastIndex = at;

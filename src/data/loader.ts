@@ -5,8 +5,9 @@
  * therefore yields exactly what an uninterrupted run yields from that step on, flips included.
  */
 import type { DetectionDataset, DetectionSample } from "./dataset.js";
-import { hashSeed, seededRandom, shuffled } from "./random.js";
+import { hashSeed, seededRandom, shuffled } from "../util/random.js";
 import { type Example, type ExampleOptions, prepareExample } from "./transforms.js";
+import { elementAt } from "../util/element-at.js";
 
 export interface BatchOptions {
   readonly batchSize: number;
@@ -64,7 +65,7 @@ function* generateBatches(dataset: DetectionDataset, options: BatchOptions): Gen
     yield {
       step,
       epoch,
-      samples: members.map((index) => dataset.samples[index]),
+      samples: members.map((index) => elementAt(dataset.samples, index)),
       augmentationSeeds: members.map((_, position) => hashSeed(seed, step, position)),
     };
   }
@@ -74,7 +75,7 @@ function* generateBatches(dataset: DetectionDataset, options: BatchOptions): Gen
 export async function loadExamples(batch: Batch, options: ExampleOptions): Promise<Example[]> {
   return Promise.all(
     batch.samples.map(async (sample, position) =>
-      prepareExample(sample, await sample.loadImage(), options, seededRandom(batch.augmentationSeeds[position])),
+      prepareExample(sample, await sample.loadImage(), options, seededRandom(elementAt(batch.augmentationSeeds, position))),
     ),
   );
 }

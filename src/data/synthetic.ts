@@ -13,7 +13,8 @@
 import type { Box, DetectionDataset, DetectionSample, RgbImage } from "./dataset.js";
 import { boxArea } from "./dataset.js";
 import type { ImageSize } from "./images.js";
-import { type Random, randomInt, seededRandom, uniform } from "./random.js";
+import { type Random, randomInt, seededRandom, uniform } from "../util/random.js";
+import { elementAt } from "../util/element-at.js";
 
 interface ShapeClass {
   readonly name: string;
@@ -88,7 +89,7 @@ function drawLayout(width: number, height: number, random: Random): ShapeLayout[
     const x1 = uniform(random, 0, width - boxWidth);
     const y1 = uniform(random, 0, height - boxHeight);
     const box: Box = [x1, y1, x1 + boxWidth, y1 + boxHeight];
-    const shape = SHAPE_CLASSES[randomInt(random, 0, SHAPE_CLASSES.length - 1)];
+    const shape = elementAt(SHAPE_CLASSES, randomInt(random, 0, SHAPE_CLASSES.length - 1));
     const colour = hsvToRgb(
       (shape.hue + uniform(random, -12, 12) + 360) % 360,
       uniform(random, 0.65, 0.95),
@@ -116,7 +117,7 @@ function renderLayout(layout: ImageLayout): RgbImage {
       let wave = 0;
       for (const { dx, dy, phase } of waves) wave += Math.sin(x * dx + y * dy + phase);
       const shade = 1 + (0.12 * wave) / waves.length;
-      for (let c = 0; c < 3; c++) pixels[(y * width + x) * 3 + c] = base[c] * shade;
+      for (let c = 0; c < 3; c++) pixels[(y * width + x) * 3 + c] = elementAt(base, c) * shade;
     }
   }
 
@@ -136,7 +137,7 @@ function renderLayout(layout: ImageLayout): RgbImage {
         const coverage = inside / subsamples ** 2;
         for (let c = 0; c < 3; c++) {
           const at = (y * width + x) * 3 + c;
-          pixels[at] = pixels[at] * (1 - coverage) + colour[c] * coverage;
+          pixels[at] = elementAt(pixels, at) * (1 - coverage) + elementAt(colour, c) * coverage;
         }
       }
     }
@@ -145,7 +146,7 @@ function renderLayout(layout: ImageLayout): RgbImage {
   const data = new Uint8Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) {
     const noise = (random() + random() + random() - 1.5) * 16; // roughly Gaussian, σ ≈ 8 levels
-    data[i] = Math.max(0, Math.min(255, Math.round(pixels[i] + noise)));
+    data[i] = Math.max(0, Math.min(255, Math.round(elementAt(pixels, i) + noise)));
   }
   return { width, height, data };
 }

@@ -11,7 +11,8 @@
  */
 import type { Box, DetectionSample, RgbImage } from "./dataset.js";
 import type { ImageSize } from "./images.js";
-import type { Random } from "./random.js";
+import type { Random } from "../util/random.js";
+import { elementAt } from "../util/element-at.js";
 
 /**
  * Float RGB in [0, 1] (torchvision's `ToTensor()` values), row-major HWC as TensorFlow wants it:
@@ -59,9 +60,10 @@ function axisSampling(inputLength: number, outputLength: number): AxisSampling {
   const upperWeight = new Float64Array(outputLength);
   for (let i = 0; i < outputLength; i++) {
     const source = Math.max(0, (i + 0.5) * scale - 0.5);
-    lower[i] = Math.floor(source);
-    upper[i] = lower[i] < inputLength - 1 ? lower[i] + 1 : lower[i];
-    upperWeight[i] = source - lower[i];
+    const below = Math.floor(source);
+    lower[i] = below;
+    upper[i] = below < inputLength - 1 ? below + 1 : below;
+    upperWeight[i] = source - below;
   }
   return { lower, upper, upperWeight };
 }
@@ -72,19 +74,19 @@ export function resizeBilinear(image: RgbImage, size: ImageSize): FloatImage {
   const columns = axisSampling(image.width, size.width);
   const input = image.data;
   const output = new Float32Array(size.width * size.height * 3);
+  const pixel = (row: number, column: number, c: number) => elementAt(input, (row + column) * 3 + c);
   let out = 0;
   for (let y = 0; y < size.height; y++) {
-    const topRow = rows.lower[y] * image.width;
-    const bottomRow = rows.upper[y] * image.width;
-    const bottomWeight = rows.upperWeight[y];
+    const topRow = elementAt(rows.lower, y) * image.width;
+    const bottomRow = elementAt(rows.upper, y) * image.width;
+    const bottomWeight = elementAt(rows.upperWeight, y);
     for (let x = 0; x < size.width; x++) {
-      const left = columns.lower[x];
-      const right = columns.upper[x];
-      const rightWeight = columns.upperWeight[x];
+      const left = elementAt(columns.lower, x);
+      const right = elementAt(columns.upper, x);
+      const rightWeight = elementAt(columns.upperWeight, x);
       for (let c = 0; c < 3; c++) {
-        const top = input[(topRow + left) * 3 + c] * (1 - rightWeight) + input[(topRow + right) * 3 + c] * rightWeight;
-        const bottom =
-          input[(bottomRow + left) * 3 + c] * (1 - rightWeight) + input[(bottomRow + right) * 3 + c] * rightWeight;
+        const top = pixel(topRow, left, c) * (1 - rightWeight) + pixel(topRow, right, c) * rightWeight;
+        const bottom = pixel(bottomRow, left, c) * (1 - rightWeight) + pixel(bottomRow, right, c) * rightWeight;
         output[out++] = (top * (1 - bottomWeight) + bottom * bottomWeight) / 255;
       }
     }
@@ -150,11 +152,11 @@ export function prepareExample(
   random: Random,
 ): Example {
   const minSizes = typeof options.minSize === "number" ? [options.minSize] : options.minSize;
-  const minSize = options.training ? minSizes[Math.floor(random() * minSizes.length)] : minSizes[minSizes.length - 1];
+  const minSize = elementAt(minSizes, options.training ? Math.floor(random() * minSizes.length) : minSizes.length - 1);
   const flipped = options.training && random() < options.flipProbability;
 
   const kept = sample.iscrowd.flatMap((crowd, index) => (crowd ? [] : [index]));
-  const boxes = kept.map((index) => sample.boxes[index]);
+  const boxes = kept.map((index) => elementAt(sample.boxes, index));
   const flippedImage = flipped ? flipImageHorizontally(image) : image;
   const flippedBoxes = flipped ? flipBoxesHorizontally(boxes, image.width) : boxes;
   const size = options.fixedSize ?? resizedSize(image, minSize, options.maxSize);
@@ -162,7 +164,7 @@ export function prepareExample(
     sampleId: sample.id,
     image: resizeBilinear(flippedImage, size),
     boxes: resizeBoxes(flippedBoxes, image, size),
-    labels: kept.map((index) => sample.labels[index]),
+    labels: kept.map((index) => elementAt(sample.labels, index)),
     originalSize: { width: image.width, height: image.height },
     flipped,
   };

@@ -26,6 +26,7 @@ import {
   formatBox,
 } from "./dataset.js";
 import { checkImageFiles, countTurnedImages, decodeImageFile, type MissingImagePolicy } from "./images.js";
+import { elementAt } from "../util/element-at.js";
 
 /** VOC's 20 classes in the devkit's order, which fixes the labels 1..20. */
 export const VOC_CLASS_NAMES = [
@@ -127,7 +128,8 @@ export function parseVocAnnotation(xml: string, file: string, classNames: readon
     if (difficultText !== "0" && difficultText !== "1") {
       throw new DatasetError(file, record, `<difficult> must be 0 or 1, got "${difficultText}"`);
     }
-    const corners = ["xmin", "ymin", "xmax", "ymax"].map((tag) => number(object, ["bndbox", tag], record));
+    const corner = (tag: string) => number(object, ["bndbox", tag], record);
+    const corners = [corner("xmin"), corner("ymin"), corner("xmax"), corner("ymax")] as const;
     const [xmin, ymin, xmax, ymax] = corners;
     if (xmax < xmin || ymax < ymin) {
       throw new DatasetError(file, record, `<bndbox> has xmax < xmin or ymax < ymin: ${formatBox(corners)}`);
@@ -189,11 +191,11 @@ export async function loadVocDataset(options: VocOptions): Promise<DetectionData
   const samples = annotations.flatMap((annotation, index): DetectionSample[] => {
     if (!present[index]) return [];
     const { width, height, boxes, labels, difficult } = annotation;
-    const file = files[index].file;
+    const file = elementAt(files, index).file;
     return [
       {
         id: index + 1, // VOC ids are strings ("2008_000123"); COCO-style evaluation needs numbers
-        name: ids[index],
+        name: elementAt(ids, index),
         width,
         height,
         boxes,

@@ -5,7 +5,7 @@
  * `Math.fround` as torch's float32 ops round) and uploaded once as a tensor.
  */
 import * as tf from "@tensorflow/tfjs";
-import { roundHalfToEven } from "./numerics.js";
+import { roundHalfToEven } from "../util/numerics.js";
 
 /** `(height, width)`, the order torchvision uses for image and feature-map sizes. */
 export type Size2D = readonly [height: number, width: number];

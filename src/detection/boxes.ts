@@ -3,7 +3,7 @@
  * with `0 <= x1 < x2` and `0 <= y1 < y2`; widths are `x2 - x1` (no +1), as in torchvision.
  */
 import * as tf from "@tensorflow/tfjs";
-import { float32Above } from "./numerics.js";
+import { float32Above } from "../util/numerics.js";
 
 /** The four coordinate columns of `[N, 4]` boxes, each `[N, 1]`. */
 export function boxColumns(boxes: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
@@ -54,18 +54,15 @@ export function clipBoxesToImage<T extends tf.Tensor>(boxes: T, size: readonly [
   return tf.tidy(() => tf.minimum(tf.maximum(boxes, 0), tf.tensor1d([width, height, width, height])) as T);
 }
 
-/** `remove_small_boxes`: indices of the boxes whose width and height are both `>= minSize`. */
-export async function removeSmallBoxes(boxes: tf.Tensor2D, minSize: number): Promise<tf.Tensor1D> {
-  const keep = tf.tidy(() => {
+/**
+ * `remove_small_boxes`' test as a mask, `[N]`: width and height both `>= minSize`. A mask rather
+ * than indices keeps the number of boxes fixed, so both heads filter inside one synchronous step.
+ */
+export function isLargeEnough(boxes: tf.Tensor2D, minSize: number): tf.Tensor1D {
+  return tf.tidy(() => {
     const [x1, y1, x2, y2] = boxColumns(boxes);
-    const wideEnough = tf.greaterEqual(tf.sub(x2, x1), minSize);
-    return tf.logicalAnd(wideEnough, tf.greaterEqual(tf.sub(y2, y1), minSize)).reshape([-1]);
+    return tf.logicalAnd(tf.greaterEqual(tf.sub(x2, x1), minSize), tf.greaterEqual(tf.sub(y2, y1), minSize)).reshape([-1]);
   });
-  const coordinates = await tf.whereAsync(keep);
-  keep.dispose();
-  const indices = coordinates.reshape([-1]) as tf.Tensor1D;
-  coordinates.dispose();
-  return indices;
 }
 
 /**

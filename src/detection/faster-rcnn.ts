@@ -9,7 +9,7 @@
  * `fromTorchLayout` / `toTorchLayout` convert a tensor of any key.
  */
 import * as tf from "@tensorflow/tfjs";
-import { padTo } from "../check/analysis.js";
+import { padTo } from "../util/torchvision.js";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import type { PartParameters } from "../check/summary.js";
 import type { Box, RgbImage } from "../data/dataset.js";
@@ -23,7 +23,7 @@ import { stages } from "../zoo/stages.js";
 import { AnchorGenerator } from "./anchor-utils.js";
 import { FeaturePyramidNetwork } from "./feature-pyramid.js";
 import { MultiScaleRoIAlign } from "./poolers.js";
-import { type RandomSource, seededRandom } from "./random.js";
+import { type Random, randomFromState } from "../util/random.js";
 import { FastRCNNPredictor, RoIHeads, TwoMLPHead } from "./roi-heads.js";
 import { RegionProposalNetwork, RPNHead, type TargetTensors } from "./rpn.js";
 import { GeneralizedRCNNTransform } from "./transform.js";
@@ -32,7 +32,7 @@ export interface FasterRCNNOptions {
   /** Seeds initialisation and the samplers; default: the spec's `train seed`. */
   readonly seed?: number;
   /** The samplers' random source (default: seeded by `seed`); the trainer keeps its state in checkpoints. */
-  readonly random?: RandomSource;
+  readonly random?: Random;
   /**
    * Prepended to every tfjs variable name, which must be unique among live variables: two models
    * alive at once need different prefixes.
@@ -195,9 +195,6 @@ export class FasterRCNN implements WeightConverter {
   }
 }
 
-type SettingsSection = DetectorSpec["settings"][keyof DetectorSpec["settings"]];
-const setting = (section: SettingsSection, key: string) => section[key] as number;
-
 /** torchvision's `trainable_layers` default: 3 with pretrained weights, every stage without. */
 function trainableStages(spec: DetectorSpec, graph: BackboneGraph, taps: readonly string[]): number {
   if (spec.backbone.trainable !== undefined) return spec.backbone.trainable;
@@ -218,7 +215,7 @@ function tapChannels(spec: DetectorSpec, graph: BackboneGraph, taps: readonly st
 /** The trainable Faster R-CNN a checked spec describes, freshly initialised as torchvision would. */
 export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions = {}): FasterRCNN {
   const { rpn, box, train } = spec.settings;
-  const seed = options.seed ?? setting(train, "seed");
+  const seed = options.seed ?? train.seed;
   const namePrefix = options.namePrefix ?? "";
   const zooEntry = findBackbone(spec.backbone.name);
   if (!zooEntry) throw new Error(`unknown backbone \`${spec.backbone.name}\``);
@@ -228,7 +225,7 @@ export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions =
   const backbone = lowerBackbone(graph, {
     taps,
     trainableStages: trainableStages(spec, graph, taps),
-    frozenBatchNorm: train.frozen_batch_norm as boolean,
+    frozenBatchNorm: train.frozen_batch_norm,
     ...(spec.backbone.batchNormEps !== undefined && { batchNormEps: spec.backbone.batchNormEps }),
     seed,
     namePrefix: `${namePrefix}backbone.body.`,
@@ -239,19 +236,19 @@ export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions =
   const channels = spec.fpn?.channels ?? inChannels[0]!;
 
   const anchorGenerator = new AnchorGenerator(spec.anchors.sizes, spec.anchors.ratios);
-  const random = options.random ?? seededRandom(seed);
+  const random = options.random ?? randomFromState(seed);
   const regionProposalNetwork = new RegionProposalNetwork(
     anchorGenerator,
     new RPNHead(channels, anchorGenerator.numAnchorsPerLocation()[0]!, seed, `${namePrefix}rpn.head.`),
     {
-      preNmsTopN: { training: setting(rpn, "pre_nms_top_n_train"), testing: setting(rpn, "pre_nms_top_n_test") },
-      postNmsTopN: { training: setting(rpn, "post_nms_top_n_train"), testing: setting(rpn, "post_nms_top_n_test") },
-      nmsThresh: setting(rpn, "nms_thresh"),
-      fgIouThresh: setting(rpn, "fg_iou_thresh"),
-      bgIouThresh: setting(rpn, "bg_iou_thresh"),
-      batchSizePerImage: setting(rpn, "batch_size_per_image"),
-      positiveFraction: setting(rpn, "positive_fraction"),
-      scoreThresh: setting(rpn, "score_thresh"),
+      preNmsTopN: { training: rpn.pre_nms_top_n_train, testing: rpn.pre_nms_top_n_test },
+      postNmsTopN: { training: rpn.post_nms_top_n_train, testing: rpn.post_nms_top_n_test },
+      nmsThresh: rpn.nms_thresh,
+      fgIouThresh: rpn.fg_iou_thresh,
+      bgIouThresh: rpn.bg_iou_thresh,
+      batchSizePerImage: rpn.batch_size_per_image,
+      positiveFraction: rpn.positive_fraction,
+      scoreThresh: rpn.score_thresh,
     },
     random,
   );
@@ -259,19 +256,19 @@ export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions =
   // The checker allows only tapped levels here (never `pool`); maps are named by tap index.
   const levelName = (level: string) => String(spec.taps.findIndex((tap) => tap.name === level));
   const resolution = spec.roi.outputSize;
-  const representationSize = setting(box, "representation_size");
+  const representationSize = box.representation_size;
   const roiHeads = new RoIHeads(
     new MultiScaleRoIAlign(spec.roi.levels.map(levelName), resolution, spec.roi.samplingRatio),
     new TwoMLPHead(channels, resolution, representationSize, seed, `${namePrefix}roi_heads.box_head.`),
     new FastRCNNPredictor(representationSize, spec.classes.count, seed, `${namePrefix}roi_heads.box_predictor.`),
     {
-      scoreThresh: setting(box, "score_thresh"),
-      nmsThresh: setting(box, "nms_thresh"),
-      detectionsPerImg: setting(box, "detections_per_img"),
-      fgIouThresh: setting(box, "fg_iou_thresh"),
-      bgIouThresh: setting(box, "bg_iou_thresh"),
-      batchSizePerImage: setting(box, "batch_size_per_image"),
-      positiveFraction: setting(box, "positive_fraction"),
+      scoreThresh: box.score_thresh,
+      nmsThresh: box.nms_thresh,
+      detectionsPerImg: box.detections_per_img,
+      fgIouThresh: box.fg_iou_thresh,
+      bgIouThresh: box.bg_iou_thresh,
+      batchSizePerImage: box.batch_size_per_image,
+      positiveFraction: box.positive_fraction,
     },
     random,
   );

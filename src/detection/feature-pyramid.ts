@@ -8,9 +8,9 @@
  * (`inner_blocks.{i}.0.weight`, `layer_blocks.{i}.0.bias`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { POOL_LEVEL } from "../check/analysis.js";
 import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
+import { POOL_LEVEL } from "../util/torchvision.js";
 
 export class FeaturePyramidNetwork {
   /** Keyed by torchvision's state-dict key relative to the FPN module. */

@@ -3,7 +3,7 @@
  * which ground truth each prediction is assigned to, and which predictions train each step.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { RandomSource } from "./random.js";
+import type { Random } from "../util/random.js";
 
 /**
  * Assigns each prediction (column of an `[M gt, N predictions]` quality matrix, e.g. IoU) its best
@@ -80,7 +80,7 @@ export class BalancedPositiveNegativeSampler {
     readonly positiveFraction: number,
   ) {}
 
-  sample(matchedLabels: readonly tf.Tensor1D[], random: RandomSource): SampledMasks {
+  sample(matchedLabels: readonly tf.Tensor1D[], random: Random): SampledMasks {
     const positive: tf.Tensor1D[] = [];
     const negative: tf.Tensor1D[] = [];
     for (const labels of matchedLabels) {

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Size2D } from "./anchor-utils.js";
 import { boxArea } from "./boxes.js";
-import { roundHalfToEven } from "./numerics.js";
+import { roundHalfToEven } from "../util/numerics.js";
 import { concatenatePerImage, multiLevelRoiAlign, type PoolingLevel, sizePair } from "./roi-align.js";
 
 /**

@@ -11,11 +11,12 @@ import * as tf from "@tensorflow/tfjs";
 import { hashKey } from "../lowering/initialisation.js";
 import type { Size2D } from "./anchor-utils.js";
 import { BoxCoder, ROI_HEADS_BOX_CODER_WEIGHTS } from "./box-coder.js";
-import { batchedNms, boxIou, clipBoxesToImage } from "./boxes.js";
+import { batchedNms, boxIou, clipBoxesToImage, isLargeEnough } from "./boxes.js";
+import { smoothL1 } from "./losses.js";
 import { BalancedPositiveNegativeSampler, Matcher } from "./matcher.js";
 import type { MultiScaleRoIAlign } from "./poolers.js";
-import type { RandomSource } from "./random.js";
-import { DISCARDED_SCORE, isLargeEnough, smoothL1, type TargetTensors } from "./rpn.js";
+import type { Random } from "../util/random.js";
+import { DISCARDED_SCORE, type TargetTensors } from "./rpn.js";
 
 /**
  * `nn.Linear` modules of one head, keyed `{module}.weight` / `{module}.bias`, with `nn.Linear`'s
@@ -118,7 +119,7 @@ export class RoIHeads {
     readonly boxHead: TwoMLPHead,
     readonly boxPredictor: FastRCNNPredictor,
     readonly settings: BoxSettings,
-    readonly random: RandomSource,
+    readonly random: Random,
   ) {
     this.proposalMatcher = new Matcher(settings.fgIouThresh, settings.bgIouThresh, false);
     this.fgBgSampler = new BalancedPositiveNegativeSampler(settings.batchSizePerImage, settings.positiveFraction);

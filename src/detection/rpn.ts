@@ -10,9 +10,10 @@ import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
 import type { AnchorGenerator, Size2D } from "./anchor-utils.js";
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from "./box-coder.js";
-import { batchedNms, boxColumns, boxIou } from "./boxes.js";
+import { batchedNms, boxIou, isLargeEnough } from "./boxes.js";
+import { smoothL1 } from "./losses.js";
 import { BalancedPositiveNegativeSampler, Matcher } from "./matcher.js";
-import type { RandomSource } from "./random.js";
+import type { Random } from "../util/random.js";
 import type { ImageList } from "./transform.js";
 
 /** One image's ground truth, in the coordinates of the image the model sees. */
@@ -114,7 +115,7 @@ export class RegionProposalNetwork {
     readonly head: RPNHead,
     readonly settings: RPNSettings,
     /** Draws the sampler's choices; share one source across the model for reproducible runs. */
-    readonly random: RandomSource,
+    readonly random: Random,
   ) {
     this.proposalMatcher = new Matcher(settings.fgIouThresh, settings.bgIouThresh, true);
     this.fgBgSampler = new BalancedPositiveNegativeSampler(settings.batchSizePerImage, settings.positiveFraction);
@@ -258,22 +259,6 @@ function detach<T extends tf.Tensor>(tensor: T): T {
   const engine = tf.engine();
   engine.backend.incRef(tensor.dataId);
   return engine.makeTensorFromDataId(tensor.dataId, tensor.shape, tensor.dtype) as T;
-}
-
-/** `remove_small_boxes`' test, as a mask: width and height both `>= minSize`. */
-export function isLargeEnough(boxes: tf.Tensor2D, minSize: number): tf.Tensor1D {
-  const [x1, y1, x2, y2] = boxColumns(boxes);
-  return tf.logicalAnd(tf.greaterEqual(tf.sub(x2, x1), minSize), tf.greaterEqual(tf.sub(y2, y1), minSize)).reshape([-1]) as tf.Tensor1D;
-}
-
-/**
- * `F.smooth_l1_loss(reduction="none")`: `0.5·x²/β` below β, `|x| − 0.5·β` above. Written with
- * `minimum` because tfjs cannot differentiate through the comparison a `where` would need.
- */
-export function smoothL1(difference: tf.Tensor, beta: number): tf.Tensor {
-  const absolute = tf.abs(difference);
-  const small = tf.minimum(absolute, beta);
-  return tf.add(tf.div(tf.mul(0.5, tf.square(small)), beta), tf.sub(absolute, small));
 }
 
 /** Score given to boxes that filtering removed: NMS, thresholded at it, never keeps them. */

@@ -7,7 +7,7 @@
  * bilinear pixels; the training pipeline resizes there too (with its augmentation), so the model
  * takes already-resized `FloatImage`s and this class batches them.
  */
-import { SIZE_DIVISIBLE } from "../check/analysis.js";
+import { SIZE_DIVISIBLE } from "../util/torchvision.js";
 import * as tf from "@tensorflow/tfjs";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import type { Box, RgbImage } from "../data/dataset.js";

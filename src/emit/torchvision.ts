@@ -6,7 +6,7 @@
  * Pure: a summary in, Python source out. Paths in the spec must already be relative to the folder
  * the module is written to (the generated code resolves them against its own location).
  */
-import { SETTINGS, type Section } from "../check/settings.js";
+import { DEFAULT_SETTINGS, sectionEntries, type Section } from "../check/settings.js";
 import type { DetectorSummary } from "../check/summary.js";
 import { bodyFromFeatures, DEFAULT_LAYOUT, type Layout } from "../weights/layouts.js";
 import { ancestors, ownBatchNormEps, stateEntries } from "../zoo/graph.js";
@@ -109,9 +109,11 @@ function changedBatchNormEps(detector: DetectorSummary): number | undefined {
 
 /** FasterRCNN keyword arguments for the settings that differ from torchvision's defaults. */
 function changedSettings(detector: DetectorSummary, section: Extract<Section, "rpn" | "box">): string[] {
-  return Object.entries(detector.spec.settings[section])
-    .filter(([key, value]) => key !== "representation_size" && value !== SETTINGS[section][key]!.default)
-    .map(([key, value]) => `${section}_${key}=${pyNumber(value as number, SETTINGS[section][key]!.type === "number")},`);
+  return sectionEntries(section, detector.spec.settings[section]).flatMap(({ name, spec, value }) =>
+    typeof value === "number" && name !== "representation_size" && value !== spec.default
+      ? [`${section}_${name}=${pyNumber(value, spec.type === "number")},`]
+      : [],
+  );
 }
 
 function transformArguments(detector: DetectorSummary): string[] {
@@ -137,8 +139,8 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
   const inBody = nameInBody(detector, layout);
   // Without an FPN the body is the whole backbone: the tutorial's extractor, or torchvision's `net.features`.
   const bodyIsBackbone = !fpn && (layout === "tutorial" || root !== undefined);
-  const representationSize = spec.settings.box.representation_size as number;
-  const customBoxHead = representationSize !== SETTINGS.box.representation_size!.default;
+  const representationSize = spec.settings.box.representation_size;
+  const customBoxHead = representationSize !== DEFAULT_SETTINGS.box.representation_size;
   const outChannels = taps[0]!.outChannels;
   const resolution = spec.roi.outputSize;
 

@@ -9,22 +9,21 @@
  * (COCO evaluation).
  */
 import type { DetectorSpec } from "../check/detector-spec.js";
-import { SETTINGS } from "../check/settings.js";
+import { sectionEntries } from "../check/settings.js";
 import { pyList, pyNumber, pyString } from "./python.js";
 import { BATCHES, datasetSection, SEEDED_RANDOM } from "./train-data.js";
 import { COCO_EVALUATION } from "./train-eval.js";
 import { CHECKPOINTS, INITIAL_WEIGHTS } from "./train-state.js";
 
 function trainSettings(spec: DetectorSpec): string {
-  return Object.entries(spec.settings.train)
-    .map(([key, value]) => {
-      const setting = SETTINGS.train[key]!;
+  return sectionEntries("train", spec.settings.train)
+    .map(({ name: key, spec: setting, value }) => {
       const literal =
         typeof value === "boolean"
           ? (value ? "True" : "False")
-          : Array.isArray(value)
-            ? pyList(value.map((v) => pyNumber(v)))
-            : pyNumber(value as number, setting.type === "number");
+          : typeof value === "number"
+            ? pyNumber(value, setting.type === "number")
+            : pyList(value.map((v) => pyNumber(v)));
       const doc = key === "batch_size" ? `${setting.doc} in all, split evenly over the processes` : setting.doc;
       return `${key.toUpperCase()} = ${literal}  # ${doc}`;
     })

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// @ts-check
 /**
  * postinstall: gives detc the fastest TensorFlow.js engine this machine allows.
  *
@@ -41,10 +42,24 @@ const libraryAliases = {
   "libtensorflow_framework.so": "libtensorflow_framework.so.2",
   "libtensorflow.so.2.9.1": "libtensorflow_cc.so.2",
 };
+/** @param {number} n */
 const minutes = (n) => n * 60_000;
+
+/**
+ * @typedef {{ dir: string, version: string, binding: string, nodePreGypBin: string, libDir: string }} TfjsNode
+ *   Where tfjs-node lives and where its native addon and libraries go.
+ * @typedef {{ dir: string, wheel: string, version: string }} WheelLibrary
+ *   A TensorFlow wheel's libraries and headers, extracted into the cache.
+ * @typedef {{ how: string, tensorflow?: string }} Outcome
+ * @typedef {{ engine: string, tensorflow?: string, how: string, at: string }} EngineStatus
+ */
 
 class StepFailed extends Error {}
 
+/** @param {unknown} error */
+const messageOf = (error) => (error instanceof Error ? error.message : String(error));
+
+/** @param {string} message */
 function say(message) {
   console.log(`detc engine: ${message}`);
 }
@@ -52,6 +67,10 @@ function say(message) {
 /**
  * Prints the one-line outcome and exits 0; `record` keeps it in tfjs-node's deps/detc-engine.json
  * for the next run and for `detc doctor` (src/engine/doctor.ts reads it).
+ * @param {"tensorflow" | "wasm"} engine
+ * @param {Outcome} outcome
+ * @param {TfjsNode} [record]
+ * @returns {never}
  */
 function finish(engine, { how, tensorflow }, record) {
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
@@ -61,19 +80,31 @@ function finish(engine, { how, tensorflow }, record) {
   process.exit(0);
 }
 
-/** The line of a failed tool's output that says why: its first error message, else its last line. */
+/**
+ * The line of a failed tool's output that says why: its first error message, else its last line.
+ * @param {unknown} output
+ */
 function explain(output) {
   const lines = String(output ?? "").split("\n").map((line) => line.trim())
     .filter((line) => line && !/^(at |Node\.js v|(node-pre-)?gyp (info|ERR!|WARN))/.test(line));
   return lines.find((line) => /(^|\s)(\w*Error|ERROR|error):/.test(line)) ?? lines.at(-1) ?? "no output";
 }
 
+/** @param {string} text */
 const lastLine = (text) => String(text).trim().split("\n").at(-1);
 
+/**
+ * @param {string} command
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, timeout: number }} options
+ */
 function run(command, args, { cwd = projectRoot, env = process.env, timeout }) {
   const result = spawnSync(command, args, { cwd, env, timeout, encoding: "utf8", maxBuffer: 64 << 20 });
   if (result.error) {
-    const why = { ETIMEDOUT: `timed out after ${timeout / 1000} s`, ENOENT: "not found" }[result.error.code];
+    /** @type {Record<string, string>} */
+    const reasons = { ETIMEDOUT: `timed out after ${timeout / 1000} s`, ENOENT: "not found" };
+    const code = /** @type {NodeJS.ErrnoException} */ (result.error).code;
+    const why = code === undefined ? undefined : reasons[code];
     throw new StepFailed(`${basename(command)} ${why ?? result.error.message}`);
   }
   if (result.status !== 0) throw new StepFailed(explain(`${result.stdout}\n${result.stderr}`));
@@ -83,6 +114,7 @@ function run(command, args, { cwd = projectRoot, env = process.env, timeout }) {
 // ---------------------------------------------------------------------------------------------
 // tfjs-node's layout
 
+/** @returns {TfjsNode | null} */
 function locateTfjsNode() {
   try {
     const requireFromRoot = createRequire(join(projectRoot, "package.json"));
@@ -101,8 +133,13 @@ function locateTfjsNode() {
   }
 }
 
+/** @param {TfjsNode} tfjsNode */
 const statusFile = (tfjsNode) => join(tfjsNode.dir, "deps", "detc-engine.json");
 
+/**
+ * @param {TfjsNode} tfjsNode
+ * @returns {EngineStatus | null}
+ */
 function readStatus(tfjsNode) {
   try {
     return JSON.parse(readFileSync(statusFile(tfjsNode), "utf8"));
@@ -111,12 +148,19 @@ function readStatus(tfjsNode) {
   }
 }
 
+/**
+ * @param {TfjsNode} tfjsNode
+ * @param {EngineStatus} status
+ */
 function writeStatus(tfjsNode, status) {
   mkdirSync(dirname(statusFile(tfjsNode)), { recursive: true });
   writeFileSync(statusFile(tfjsNode), `${JSON.stringify(status, null, 2)}\n`);
 }
 
-/** Removes every trace of a native build so tfjs-node fails fast and WASM is chosen. */
+/**
+ * Removes every trace of a native build so tfjs-node fails fast and WASM is chosen.
+ * @param {TfjsNode} tfjsNode
+ */
 function clearNativeBuild(tfjsNode) {
   const buildDirs = readdirSync(tfjsNode.dir).filter((name) => /^build(-tmp-napi-v\d+)?$/.test(name));
   for (const dir of ["deps", "lib", ...buildDirs]) rmSync(join(tfjsNode.dir, dir), { recursive: true, force: true });
@@ -126,6 +170,7 @@ function clearNativeBuild(tfjsNode) {
  * Loads tfjs-node in a child process and runs one op. LD_BIND_NOW resolves every C API symbol
  * at load time, so a libtensorflow missing a function the addon calls is rejected here rather
  * than crashing a training run later. Returns the TensorFlow version.
+ * @param {TfjsNode} tfjsNode
  */
 function probeNativeEngine(tfjsNode) {
   const check = `
@@ -141,7 +186,10 @@ function probeNativeEngine(tfjsNode) {
 // ---------------------------------------------------------------------------------------------
 // steps
 
-/** Cached wheel extractions, newest TensorFlow first. */
+/**
+ * Cached wheel extractions, newest TensorFlow first.
+ * @returns {WheelLibrary[]}
+ */
 function cachedLibraries() {
   if (!existsSync(cacheRoot)) return [];
   return readdirSync(cacheRoot)
@@ -150,13 +198,21 @@ function cachedLibraries() {
     .sort((a, b) => b.version.localeCompare(a.version, undefined, { numeric: true }));
 }
 
-/** Where a built addon is cached: it depends on the tfjs-node sources, N-API level and platform. */
+/**
+ * Where a built addon is cached: it depends on the tfjs-node sources, N-API level and platform.
+ * @param {WheelLibrary} library
+ * @param {TfjsNode} tfjsNode
+ */
 function cachedAddonPath(library, tfjsNode) {
   const key = `tfjs-node-${tfjsNode.version}-${basename(dirname(tfjsNode.binding))}-${process.platform}-${process.arch}`;
   return join(library.dir, "addons", key, basename(tfjsNode.binding));
 }
 
-/** Hard links (same disk: instant, no extra space; the cache may be deleted later), else copies. */
+/**
+ * Hard links (same disk: instant, no extra space; the cache may be deleted later), else copies.
+ * @param {string} source
+ * @param {string} target
+ */
 function placeFile(source, target) {
   rmSync(target, { force: true });
   try {
@@ -166,6 +222,10 @@ function placeFile(source, target) {
   }
 }
 
+/**
+ * @param {WheelLibrary} library
+ * @param {TfjsNode} tfjsNode
+ */
 function placeLibrary(library, tfjsNode) {
   clearNativeBuild(tfjsNode);
   mkdirSync(tfjsNode.libDir, { recursive: true });
@@ -174,6 +234,10 @@ function placeLibrary(library, tfjsNode) {
   cpSync(join(library.dir, "include"), join(tfjsNode.dir, "deps", "include"), { recursive: true });
 }
 
+/**
+ * @param {TfjsNode} tfjsNode
+ * @returns {Outcome | null}
+ */
 function restoreCachedBuild(tfjsNode) {
   if (process.platform !== "linux") return null;
   for (const library of cachedLibraries()) {
@@ -185,18 +249,23 @@ function restoreCachedBuild(tfjsNode) {
       copyFileSync(addon, tfjsNode.binding);
       return { tensorflow: probeNativeEngine(tfjsNode), how: `pip wheel ${library.wheel}, addon restored from ${library.dir}` };
     } catch (error) {
-      say(`cached build in ${library.dir} did not load (${error.message}); trying the next option`);
+      say(`cached build in ${library.dir} did not load (${messageOf(error)}); trying the next option`);
       clearNativeBuild(tfjsNode);
     }
   }
   return null;
 }
 
+/** @param {TfjsNode} tfjsNode */
 function withPackageBins(tfjsNode) {
   const bins = [join(tfjsNode.dir, "node_modules", ".bin"), join(projectRoot, "node_modules", ".bin")];
   return { ...process.env, PATH: [...bins, process.env.PATH].join(delimiter) };
 }
 
+/**
+ * @param {TfjsNode} tfjsNode
+ * @returns {Outcome}
+ */
 function runTfjsNodeInstaller(tfjsNode) {
   say("trying @tensorflow/tfjs-node's own installer (downloads libtensorflow 2.9.1)…");
   try {
@@ -204,7 +273,7 @@ function runTfjsNodeInstaller(tfjsNode) {
     return { tensorflow: probeNativeEngine(tfjsNode), how: "libtensorflow downloaded by @tensorflow/tfjs-node's installer" };
   } catch (error) {
     clearNativeBuild(tfjsNode);
-    throw new StepFailed(`libtensorflow download: ${error.message}`);
+    throw new StepFailed(`libtensorflow download: ${messageOf(error)}`);
   }
 }
 
@@ -239,12 +308,17 @@ for header in headers:
 print(len(headers))
 `;
 
+/** @param {TfjsNode} tfjsNode */
 function bindingIncludes(tfjsNode) {
   const sources = readdirSync(join(tfjsNode.dir, "binding")).map((file) => readFileSync(join(tfjsNode.dir, "binding", file), "utf8"));
   return [...new Set(sources.flatMap((text) => [...text.matchAll(/#include "(tensorflow\/[^"]+)"/g)].map((m) => m[1])))];
 }
 
-/** `pip download`s the wheel into a scratch folder, keeps only what the addon needs. */
+/**
+ * `pip download`s the wheel into a scratch folder, keeps only what the addon needs.
+ * @param {TfjsNode} tfjsNode
+ * @returns {WheelLibrary}
+ */
 function fetchWheelLibrary(tfjsNode) {
   mkdirSync(cacheRoot, { recursive: true });
   const scratch = mkdtempSync(join(cacheRoot, "download-"));
@@ -255,6 +329,7 @@ function fetchWheelLibrary(tfjsNode) {
     const wheel = readdirSync(scratch).find((file) => file.endsWith(".whl"));
     if (!wheel) throw new StepFailed("pip downloaded no wheel");
     const [distribution, version] = wheel.split("-");
+    if (!distribution || !version) throw new StepFailed(`pip downloaded a wheel named out of the standard: ${wheel}`);
     const staged = join(scratch, "extracted");
     run("python3", ["-c", extractFromWheel, join(scratch, wheel), staged, JSON.stringify(wheelLibraries),
       JSON.stringify(bindingIncludes(tfjsNode))], { timeout: minutes(10) });
@@ -264,7 +339,7 @@ function fetchWheelLibrary(tfjsNode) {
     renameSync(staged, library.dir);
     return library;
   } catch (error) {
-    throw new StepFailed(`pip wheel: ${error.message}`);
+    throw new StepFailed(`pip wheel: ${messageOf(error)}`);
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -277,6 +352,10 @@ function nodeHeadersArgs() {
   return existsSync(join(prefix, "include", "node", "node_api.h")) ? [`--nodedir=${prefix}`] : [];
 }
 
+/**
+ * @param {TfjsNode} tfjsNode
+ * @returns {Outcome}
+ */
 function buildAgainstWheel(tfjsNode) {
   if (process.platform !== "linux") throw new StepFailed(`pip wheel: only wired for Linux, not ${process.platform}`);
   const library = cachedLibraries()[0] ?? fetchWheelLibrary(tfjsNode);
@@ -294,7 +373,7 @@ function buildAgainstWheel(tfjsNode) {
     return { tensorflow, how: `pip wheel ${library.wheel}, addon built with node-gyp and cached in ${library.dir}` };
   } catch (error) {
     clearNativeBuild(tfjsNode);
-    throw new StepFailed(`addon build against ${library.wheel}: ${error.message}`);
+    throw new StepFailed(`addon build against ${library.wheel}: ${messageOf(error)}`);
   }
 }
 
@@ -326,6 +405,7 @@ function main() {
   const restored = restoreCachedBuild(tfjsNode);
   if (restored) finish("tensorflow", restored, tfjsNode);
 
+  /** @type {string[]} */
   const failures = [];
   for (const step of [runTfjsNodeInstaller, buildAgainstWheel]) {
     try {
@@ -342,6 +422,6 @@ function main() {
 try {
   main();
 } catch (error) {
-  say(`wasm (engine set-up stopped: ${error?.message ?? error})`);
+  say(`wasm (engine set-up stopped: ${messageOf(error)})`);
   process.exit(0);
 }

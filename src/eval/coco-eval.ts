@@ -41,7 +41,8 @@ export interface CocoStats {
 // recalls and IoUs are compared against them exactly (0.8999999999999999, not 0.9).
 const IOU_THRESHOLDS = Array.from({ length: 10 }, (_, i) => (i === 9 ? 0.95 : i * ((0.95 - 0.5) / 9) + 0.5));
 const RECALL_THRESHOLDS = Array.from({ length: 101 }, (_, i) => (i === 100 ? 1 : i * (1 / 100)));
-const MAX_DETS = [1, 10, 100] as const;
+const LARGEST_MAX_DET = 100;
+const MAX_DETS = [1, 10, LARGEST_MAX_DET] as const;
 const AREA_RANGES = {
   all: [0 ** 2, 1e5 ** 2],
   small: [0 ** 2, 32 ** 2],
@@ -50,7 +51,6 @@ const AREA_RANGES = {
 } as const;
 type AreaLabel = keyof typeof AREA_RANGES;
 const AREA_LABELS = Object.keys(AREA_RANGES) as AreaLabel[];
-const LARGEST_MAX_DET = MAX_DETS[MAX_DETS.length - 1];
 /** np.spacing(1) */
 const EPS = Number.EPSILON;
 

@@ -75,7 +75,7 @@ export async function loadSpecDatasets(spec: DetectorSpec, specDir: string): Pro
 
 async function loadDatasets(spec: DetectorSpec, specDir: string): Promise<SpecDatasets> {
   const dataset = spec.dataset;
-  const seed = spec.settings.train.seed as number;
+  const seed = spec.settings.train.seed;
   switch (dataset.format) {
     case "synthetic": {
       const options = { seed, imageSize: syntheticSide(spec) };

@@ -1,4 +1,4 @@
-import type { SettingValue } from "../check/settings.js";
+import type { TrainSettings } from "../check/settings.js";
 
 /**
  * The learning rate at a step, as torchvision's detection reference schedules it: linear warm-up
@@ -26,13 +26,13 @@ export function learningRate(schedule: Schedule, step: number): number {
 }
 
 /** The spec's `train` settings as a schedule; warm-up is capped at the first epoch, as torchvision's references cap it. */
-export function scheduleOf(train: Readonly<Record<string, SettingValue>>, stepsPerEpoch: number): Schedule {
+export function scheduleOf(train: TrainSettings, stepsPerEpoch: number): Schedule {
   return {
-    lr: train.lr as number,
-    warmupSteps: Math.min(train.warmup_steps as number, stepsPerEpoch - 1),
-    warmupFactor: train.warmup_factor as number,
-    lrSteps: train.lr_steps as number[],
-    lrGamma: train.lr_gamma as number,
+    lr: train.lr,
+    warmupSteps: Math.min(train.warmup_steps, stepsPerEpoch - 1),
+    warmupFactor: train.warmup_factor,
+    lrSteps: train.lr_steps,
+    lrGamma: train.lr_gamma,
     stepsPerEpoch,
   };
 }

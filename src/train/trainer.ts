@@ -17,7 +17,7 @@ import { trainingSubset } from "../data/dataset.js";
 import { batches, loadExamples, stepsPerEpoch } from "../data/loader.js";
 import type { ExampleOptions } from "../data/transforms.js";
 import { buildFasterRCNN, type FasterRCNN } from "../detection/faster-rcnn.js";
-import { seededRandom } from "../detection/random.js";
+import { randomFromState } from "../util/random.js";
 import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { readCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { CheckpointError, restoreVariables } from "./restore-variables.js";
@@ -82,7 +82,7 @@ export function specHash(spec: DetectorSpec): string {
 }
 
 function exampleOptions(spec: DetectorSpec, training: boolean): ExampleOptions {
-  const flipProbability = spec.settings.train.flip as number;
+  const flipProbability = spec.settings.train.flip;
   const { input } = spec;
   if (input.kind === "exact")
     return { minSize: input.height, maxSize: input.width, fixedSize: { height: input.height, width: input.width }, flipProbability, training };
@@ -92,9 +92,9 @@ function exampleOptions(spec: DetectorSpec, training: boolean): ExampleOptions {
 export async function train(spec: DetectorSpec, datasets: SpecDatasets, options: TrainOptions): Promise<TrainResult> {
   const { folder, signal } = options;
   const settings = spec.settings.train;
-  const batchSize = settings.batch_size as number;
-  const epochs = settings.epochs as number;
-  const seed = settings.seed as number;
+  const batchSize = settings.batch_size;
+  const epochs = settings.epochs;
+  const seed = settings.seed;
   const trainSet = trainingSubset(datasets.train);
   const perEpoch = stepsPerEpoch(trainSet.samples.length, batchSize);
   const totalSteps = Math.min(epochs * perEpoch, options.maxSteps ?? Infinity);
@@ -102,9 +102,9 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
   const hash = specHash(spec);
   const resuming = folder.resume && existsSync(folder.checkpoint);
 
-  const samplerRandom = seededRandom(seed);
+  const samplerRandom = randomFromState(seed);
   const model = buildFasterRCNN(spec, { seed, random: samplerRandom });
-  const sgd = new SGD(settings.momentum as number, settings.weight_decay as number);
+  const sgd = new SGD(settings.momentum, settings.weight_decay);
   let step = 0;
   let savedStep: number | undefined;
   let activity = "starting";
@@ -159,7 +159,7 @@ export async function train(spec: DetectorSpec, datasets: SpecDatasets, options:
       await checkpoint(samplerRandom.state);
     };
 
-    const checkpointEvery = settings.checkpoint_every as number;
+    const checkpointEvery = settings.checkpoint_every;
     const evaluationDue = (at: number) => at % perEpoch === 0 || at === totalSteps;
     let evaluation: EvaluationResult | undefined;
     /** False when stopped by `signal` before it finished. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { analyzeAnchorData, checkDetectorData, type AnnotatedImage } from "../../src/anchors/analyze.js";
 import { checkSource } from "../../src/check/index.js";
 import type { Box, DetectionDataset } from "../../src/data/dataset.js";
-import { seededRandom, uniform } from "../../src/data/random.js";
+import { seededRandom, uniform } from "../../src/util/random.js";
 import { syntheticDataset } from "../../src/data/synthetic.js";
 
 /** 40 images of 640×480 with 12 objects each: half small squares (16–28 px), half thin bars (10–16 px wide, h/w 3–6). */

@@ -38,6 +38,7 @@ describe("COCO loading", () => {
     expect(dataset.classNames).toEqual(["cat", "dog", "bird"]);
     expect(dataset.categoryIds).toEqual([1, 3, 7]);
     const [red, green, blue] = dataset.samples;
+    if (!red || !green) throw new Error(`expected three samples, got ${dataset.samples.length}`);
     expect(red).toMatchObject({ id: 11, name: "red.png", width: 32, height: 24 });
     expect(red.boxes).toEqual([
       [2, 3, 12, 11],
@@ -70,12 +71,12 @@ describe("COCO loading", () => {
 
   it("decodes the images, PNG and JPEG", async () => {
     const { samples } = await loadCocoDataset({ annotationFile, imageDir, split: "val" });
-    const red = await samples[0].loadImage();
+    const red = await samples[0]!.loadImage();
     expect([red.width, red.height]).toEqual([32, 24]);
     expect([...red.data.subarray(0, 3)]).toEqual([200, 30, 40]);
-    const green = await samples[1].loadImage();
+    const green = await samples[1]!.loadImage();
     expect([green.width, green.height, green.data.length]).toEqual([40, 30, 40 * 30 * 3]);
-    [20, 180, 60].forEach((value, c) => expect(Math.abs(green.data[c] - value)).toBeLessThanOrEqual(3));
+    [20, 180, 60].forEach((value, c) => expect(Math.abs(green.data[c]! - value)).toBeLessThanOrEqual(3));
   });
 
   it("stops on a missing image file, naming it, unless told to skip", async () => {
@@ -114,7 +115,7 @@ describe("COCO loading", () => {
     const file = join(dir, "instances.json");
     await writeFile(file, instances((d) => (d.images = [{ id: 1, file_name: "red.png", width: 100, height: 80 }])));
     const { samples } = await loadCocoDataset({ annotationFile: file, imageDir, split: "val" });
-    await expect(samples[0].loadImage()).rejects.toThrow(
+    await expect(samples[0]!.loadImage()).rejects.toThrow(
       `${join(imageDir, "red.png")}: image is 32×24 but its annotation says 100×80`,
     );
   });
@@ -228,7 +229,7 @@ describe("COCO bad data", () => {
       ),
       "f.json",
     );
-    expect(parsed.images[0].boxes).toEqual([[0, 0, 100, 80]]);
+    expect(parsed.images[0]!.boxes).toEqual([[0, 0, 100, 80]]);
     expect(parsed.warnings.map((w) => `${w.record}: ${w.message}`)).toEqual([
       "annotations[1] (id 2): box [-2, 0, 8, 10] reaches 2 px outside the 100×80 image (more than 1 px); box skipped",
       "annotations[2] (id 3): box [10, 10, 15, 10] has zero area; box skipped",

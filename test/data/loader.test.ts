@@ -81,7 +81,7 @@ describe("loadExamples", () => {
     const options = { minSize: 48, maxSize: 64, flipProbability: 0.5, training: true };
     const full = take(batches(dataset, { batchSize: 4, seed: 4 }), 6);
     const resumed = take(batches(dataset, { batchSize: 4, seed: 4, startStep: 5 }), 1);
-    const [a, b] = await Promise.all([loadExamples(full[5], options), loadExamples(resumed[0], options)]);
+    const [a, b] = await Promise.all([loadExamples(full[5]!, options), loadExamples(resumed[0]!, options)]);
     expect(b).toEqual(a);
     expect(a.map((example) => example.image.height)).toEqual(a.map(() => 48));
     const flips = (await Promise.all(full.map((batch) => loadExamples(batch, options)))).flat().map((e) => e.flipped);

@@ -9,21 +9,23 @@ import { syntheticDataset } from "../../src/data/synthetic.js";
 
 const options = { seed: 7, imageSize: 96, trainCount: 40, valCount: 12 };
 
-const meanColour = (image: RgbImage, [x1, y1, x2, y2]: Box): number[] => {
-  const sum = [0, 0, 0];
-  let count = 0;
+const meanColour = (image: RgbImage, [x1, y1, x2, y2]: Box): [number, number, number] => {
+  let [r, g, b, count] = [0, 0, 0, 0];
   for (let y = Math.ceil(y1); y < Math.floor(y2); y++) {
     for (let x = Math.ceil(x1); x < Math.floor(x2); x++) {
-      for (let c = 0; c < 3; c++) sum[c] += image.data[(y * image.width + x) * 3 + c];
+      const at = (y * image.width + x) * 3;
+      r += image.data[at]!;
+      g += image.data[at + 1]!;
+      b += image.data[at + 2]!;
       count++;
     }
   }
-  return sum.map((s) => s / count);
+  return [r / count, g / count, b / count];
 };
 
 /** Tiles images into one, row by row, for looking at. */
 function contactSheet(images: readonly RgbImage[], columns: number): RgbImage {
-  const { width, height } = images[0];
+  const { width, height } = images[0]!;
   const gap = 4;
   const rows = Math.ceil(images.length / columns);
   const sheet = { width: columns * (width + gap) + gap, height: rows * (height + gap) + gap };
@@ -44,21 +46,21 @@ describe("synthetic dataset", () => {
     const second = syntheticDataset("train", options);
     expect(second.samples.map((s) => [s.boxes, s.labels])).toEqual(first.samples.map((s) => [s.boxes, s.labels]));
     for (const index of [0, 5, 39]) {
-      const [a, b] = await Promise.all([first.samples[index].loadImage(), second.samples[index].loadImage()]);
+      const [a, b] = await Promise.all([first.samples[index]!.loadImage(), second.samples[index]!.loadImage()]);
       expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(true);
     }
     // Loading twice gives the same image too: pixels are a function of the sample, not of call order.
-    const again = await first.samples[0].loadImage();
-    expect(Buffer.from(again.data).equals(Buffer.from((await second.samples[0].loadImage()).data))).toBe(true);
+    const again = await first.samples[0]!.loadImage();
+    expect(Buffer.from(again.data).equals(Buffer.from((await second.samples[0]!.loadImage()).data))).toBe(true);
   });
 
   it("differs with the seed, and between train and val", async () => {
     const base = syntheticDataset("train", options);
     const otherSeed = syntheticDataset("train", { ...options, seed: 8 });
     const val = syntheticDataset("val", options);
-    expect(otherSeed.samples[0].boxes).not.toEqual(base.samples[0].boxes);
-    expect(val.samples[0].boxes).not.toEqual(base.samples[0].boxes);
-    const [a, b] = await Promise.all([base.samples[0].loadImage(), otherSeed.samples[0].loadImage()]);
+    expect(otherSeed.samples[0]!.boxes).not.toEqual(base.samples[0]!.boxes);
+    expect(val.samples[0]!.boxes).not.toEqual(base.samples[0]!.boxes);
+    const [a, b] = await Promise.all([base.samples[0]!.loadImage(), otherSeed.samples[0]!.loadImage()]);
     expect(Buffer.from(a.data).equals(Buffer.from(b.data))).toBe(false);
   });
 
@@ -89,7 +91,7 @@ describe("synthetic dataset", () => {
         const side = Math.sqrt((x2 - x1) * (y2 - y1));
         expect(side / 96).toBeGreaterThanOrEqual(0.12);
         expect(side / 96).toBeLessThanOrEqual(0.45);
-        labelsSeen.add(sample.labels[i]);
+        labelsSeen.add(sample.labels[i]!);
         for (const other of sample.boxes.slice(i + 1)) {
           const disjoint = other[0] >= x2 || x1 >= other[2] || other[1] >= y2 || y1 >= other[3];
           expect(disjoint).toBe(true);
@@ -125,7 +127,7 @@ describe("synthetic dataset", () => {
     const images = await Promise.all(
       samples.map(async (sample) => {
         let image = await sample.loadImage();
-        sample.boxes.forEach((box, i) => (image = drawBoxes(image, [box], colours[sample.labels[i]])));
+        sample.boxes.forEach((box, i) => (image = drawBoxes(image, [box], colours[sample.labels[i]!]!)));
         return image;
       }),
     );

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { Box, DetectionSample, RgbImage } from "../../src/data/dataset.js";
-import { seededRandom } from "../../src/data/random.js";
+import { seededRandom } from "../../src/util/random.js";
 import {
   flipBoxesHorizontally,
   flipImageHorizontally,
@@ -37,7 +37,7 @@ const testImage = (height: number, width: number): RgbImage => ({
 });
 
 const pixelAt = (image: { width: number; data: ArrayLike<number> }, x: number, y: number): number[] =>
-  Array.from({ length: 3 }, (_, c) => image.data[(y * image.width + x) * 3 + c]);
+  Array.from({ length: 3 }, (_, c) => image.data[(y * image.width + x) * 3 + c]!);
 
 describe("resize (torchvision's GeneralizedRCNNTransform)", () => {
   it.each(goldens.sizes)("sizes $input like torchvision → $output", ({ input: [height, width], minSize, maxSize, output }) => {
@@ -62,10 +62,10 @@ describe("resize (torchvision's GeneralizedRCNNTransform)", () => {
       expect([size.height, size.width]).toEqual(output);
       const resized = resizeBilinear(image, size);
       expect(resized.data).toHaveLength(pixels.length);
-      const worst = pixels.reduce((max, value, i) => Math.max(max, Math.abs(value - resized.data[i])), 0);
+      const worst = pixels.reduce((max, value, i) => Math.max(max, Math.abs(value - resized.data[i]!)), 0);
       expect(worst).toBeLessThan(1e-6);
       const [scaled] = resizeBoxes([box as unknown as Box], image, size);
-      scaled.forEach((value, i) => expect(value).toBeCloseTo(resizedBox[i], 5));
+      scaled!.forEach((value, i) => expect(value).toBeCloseTo(resizedBox[i]!, 5));
     },
   );
 

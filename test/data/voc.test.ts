@@ -30,6 +30,7 @@ describe("VOC loading", () => {
     expect(dataset.classNames).toEqual(VOC_CLASS_NAMES);
     expect(dataset.classNames).toHaveLength(20);
     const [first, second] = dataset.samples;
+    if (!first || !second) throw new Error(`expected two samples, got ${dataset.samples.length}`);
     expect(first).toMatchObject({ id: 1, name: "000001", width: 50, height: 40 });
     // xmin=1..xmax=50 is the whole 50-pixel row: [0, 50].
     expect(first.boxes).toEqual([

@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BalancedPositiveNegativeSampler, Matcher } from "../../src/detection/matcher.js";
-import { seededRandom } from "../../src/detection/random.js";
+import { randomFromState } from "../../src/util/random.js";
 import { BACKENDS, golden, useBackend } from "./support.js";
 
 interface MatcherCase {
@@ -56,7 +56,7 @@ describe.each(BACKENDS)("BalancedPositiveNegativeSampler on %s", (backend) => {
   it("takes as many positives and negatives as torchvision", () => {
     const { matched, batchSizePerImage, positiveFraction, numPositive, numNegative } = samplerGolden;
     const sampler = new BalancedPositiveNegativeSampler(batchSizePerImage, positiveFraction);
-    const { positive, negative } = sampler.sample([tf.tensor1d(matched, "int32")], seededRandom(1));
+    const { positive, negative } = sampler.sample([tf.tensor1d(matched, "int32")], randomFromState(1));
     expect(indicesOf(positive[0]!)).toHaveLength(numPositive);
     expect(indicesOf(negative[0]!)).toHaveLength(numNegative);
   });
@@ -65,7 +65,7 @@ describe.each(BACKENDS)("BalancedPositiveNegativeSampler on %s", (backend) => {
     const labels = Array.from({ length: 300 }, (_, i) => (i % 10 === 0 ? 1 + (i % 3) : i % 7 === 0 ? -1 : 0));
     const sampler = new BalancedPositiveNegativeSampler(64, 0.25);
     for (let seed = 0; seed < 5; seed++) {
-      const { positive, negative } = sampler.sample([tf.tensor1d(labels, "int32")], seededRandom(seed));
+      const { positive, negative } = sampler.sample([tf.tensor1d(labels, "int32")], randomFromState(seed));
       const positives = indicesOf(positive[0]!);
       const negatives = indicesOf(negative[0]!);
       expect(positives).toHaveLength(16);
@@ -74,7 +74,7 @@ describe.each(BACKENDS)("BalancedPositiveNegativeSampler on %s", (backend) => {
       expect(negatives.every((i) => labels[i] === 0)).toBe(true);
     }
     const fewPositives = labels.map((label, i) => (label >= 1 && i > 50 ? 0 : label));
-    const few = sampler.sample([tf.tensor1d(fewPositives, "int32")], seededRandom(3));
+    const few = sampler.sample([tf.tensor1d(fewPositives, "int32")], randomFromState(3));
     expect(indicesOf(few.positive[0]!)).toHaveLength(6);
     expect(indicesOf(few.negative[0]!)).toHaveLength(58);
   });
@@ -83,7 +83,7 @@ describe.each(BACKENDS)("BalancedPositiveNegativeSampler on %s", (backend) => {
     const labels = tf.tensor1d([0, 1, 0, 0, 2, 0, -1, 0, 1, 0, 0, 0], "int32");
     const sampler = new BalancedPositiveNegativeSampler(4, 0.25);
     const draw = (seed: number) => {
-      const { positive, negative } = sampler.sample([labels], seededRandom(seed));
+      const { positive, negative } = sampler.sample([labels], randomFromState(seed));
       return [indicesOf(positive[0]!), indicesOf(negative[0]!)];
     };
     expect(draw(7)).toEqual(draw(7));
@@ -96,7 +96,7 @@ describe.each(BACKENDS)("BalancedPositiveNegativeSampler on %s", (backend) => {
     const sampler = new BalancedPositiveNegativeSampler(2, 0.5);
     const { positive, negative } = sampler.sample(
       [tf.tensor1d([1, 0, 0], "int32"), tf.tensor1d([-1, -1, 0, 0, 0], "int32")],
-      seededRandom(0),
+      randomFromState(0),
     );
     expect(positive.map((mask) => indicesOf(mask).length)).toEqual([1, 0]);
     expect(negative.map((mask) => indicesOf(mask).length)).toEqual([1, 2]);

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { AnchorGenerator, type Size2D } from "../../src/detection/anchor-utils.js";
-import { seededRandom } from "../../src/detection/random.js";
+import { randomFromState } from "../../src/util/random.js";
 import { RegionProposalNetwork, RPNHead } from "../../src/detection/rpn.js";
 import { BACKENDS, expectClose, golden, nchwToNhwc, useBackend } from "./support.js";
 
@@ -67,7 +67,7 @@ function goldenRpn(): RegionProposalNetwork {
       positiveFraction: s.positive_fraction,
       scoreThresh: s.score_thresh,
     },
-    seededRandom(0),
+    randomFromState(0),
   );
 }
 

@@ -6,7 +6,7 @@ import { checkSource } from "../../src/check/index.js";
 import { syntheticDataset } from "../../src/data/synthetic.js";
 import { prepareExample } from "../../src/data/transforms.js";
 import { buildFasterRCNN } from "../../src/detection/faster-rcnn.js";
-import { seededRandom } from "../../src/detection/random.js";
+import { randomFromState } from "../../src/util/random.js";
 import { registerWasmKernels, WASM_KERNELS } from "../../src/engine/wasm-kernels/index.js";
 import { patchMemory } from "../../src/engine/wasm-kernels/patches.js";
 import { SGD } from "../../src/train/optimizer.js";
@@ -16,7 +16,7 @@ import { tinyDetectorSource } from "../support/tiny-detector.js";
 type Build = () => tf.Tensor;
 
 const randomTensor = (shape: number[], seed: number) => {
-  const random = seededRandom(seed);
+  const random = randomFromState(seed);
   return tf.tensor(Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => random() * 2 - 1), shape);
 };
 
@@ -316,7 +316,7 @@ describe("training on wasm", () => {
     const spec = checkSource(TINY).detectors[0]!.spec;
     const samples = syntheticDataset("train", { imageSize: 64, trainCount: 2 }).samples;
     const options = { minSize: 64, maxSize: 64, flipProbability: 0, training: true };
-    const examples = await Promise.all(samples.map(async (s, i) => prepareExample(s, await s.loadImage(), options, seededRandom(i))));
+    const examples = await Promise.all(samples.map(async (s, i) => prepareExample(s, await s.loadImage(), options, randomFromState(i))));
     const model = buildFasterRCNN(spec, { seed: 1 });
     const trainable = new Map(model.trainableVariables().map((v) => [v.name, v]));
     const sgd = new SGD(0.9, 0);

@@ -55,18 +55,6 @@ const WORDS = [
   "é", "😀", "x".repeat(300), "layer3".repeat(40),
 ];
 
-/** A small, fast, seedable generator (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A seed spec with one to four mutations of its words, lines or characters. */
 export function fuzzedSpec(random: () => number): string {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

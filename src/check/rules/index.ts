@@ -5,7 +5,6 @@ import { anchorSizesFitLevels } from "./anchor-sizes-fit-levels.js";
 import { anchorsPerLocationUniform } from "./anchors-per-location-uniform.js";
 import { batchNormEpsValid } from "./batch-norm-eps-valid.js";
 import { classesValid } from "./classes-valid.js";
-import { datasetValid } from "./dataset-valid.js";
 import { finiteNumbers } from "./finite-numbers.js";
 import { fpnLevelsDouble } from "./fpn-levels-double.js";
 import { fpnTapsIncreasingStride } from "./fpn-taps-increasing-stride.js";
@@ -51,5 +50,4 @@ export const specifiedRules: readonly Rule[] = [
   smallObjectsCoarseTap,
   classesValid,
   knownSettings,
-  datasetValid,
 ];

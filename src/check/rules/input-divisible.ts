@@ -4,7 +4,7 @@
  * and worth a note saying what actually happens.
  */
 import type { Rule } from "../rule.js";
-import { SIZE_DIVISIBLE } from "../analysis.js";
+import { SIZE_DIVISIBLE } from "../../util/torchvision.js";
 
 export const inputDivisible: Rule = {
   code: "I018",

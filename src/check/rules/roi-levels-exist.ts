@@ -4,7 +4,7 @@
  * not find, and the pool level is for the RPN only).
  */
 import type { Rule } from "../rule.js";
-import { POOL_LEVEL } from "../analysis.js";
+import { POOL_LEVEL } from "../../util/torchvision.js";
 import { listSome } from "../describe.js";
 import { didYouMean, suggester } from "../suggest.js";
 

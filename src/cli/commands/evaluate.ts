@@ -83,7 +83,7 @@ export function registerEval(program: Command): void {
       const { evaluateModel } = await import("../../train/evaluate.js");
       const { val } = await loadSpecDatasets(spec, dir);
       for (const notice of exifNotices(val)) say(`note: ${notice}`);
-      const result = await evaluateModel(model, val, spec.settings.train.batch_size as number);
+      const result = await evaluateModel(model, val, spec.settings.train.batch_size);
       model.dispose();
       const { VOC_AP50, ...coco } = result;
       if (options.json) return writeJson({ ...coco, VOC_AP50 });

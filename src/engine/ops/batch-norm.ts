@@ -7,6 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { readValues, tensorFrom, type JsBackendName } from "./js-backend.js";
 import { nativeKernel, type NativeAttr, type NativeBinding } from "./native.js";
+import { addAt, elementAt } from "../../util/element-at.js";
 
 const FORWARD = "FusedBatchNormV3";
 const BACKWARD = "FusedBatchNormGradV3";
@@ -52,12 +53,12 @@ function normalise(x: Float32Array, scale: Float32Array, offset: Float32Array, c
   const rows = x.length / channels;
   const mean = new Float64Array(channels);
   const squares = new Float64Array(channels);
-  for (let i = 0; i < x.length; i += channels) for (let c = 0; c < channels; c++) mean[c] += x[i + c]!;
-  for (let c = 0; c < channels; c++) mean[c] /= rows;
+  for (let i = 0; i < x.length; i += channels) for (let c = 0; c < channels; c++) addAt(mean, c, x[i + c]!);
+  for (let c = 0; c < channels; c++) mean[c] = elementAt(mean, c) / rows;
   for (let i = 0; i < x.length; i += channels)
     for (let c = 0; c < channels; c++) {
       const centred = x[i + c]! - mean[c]!;
-      squares[c] += centred * centred;
+      addAt(squares, c, centred * centred);
     }
   const biased = squares.map((sum) => sum / rows);
   const factor = biased.map((variance, c) => scale[c]! / Math.sqrt(variance + epsilon));
@@ -86,8 +87,8 @@ function normaliseGradient(
   const sumDyCentred = new Float64Array(channels);
   for (let i = 0; i < x.length; i += channels)
     for (let c = 0; c < channels; c++) {
-      sumDy[c] += dy[i + c]!;
-      sumDyCentred[c] += dy[i + c]! * (x[i + c]! - mean[c]!);
+      addAt(sumDy, c, dy[i + c]!);
+      addAt(sumDyCentred, c, dy[i + c]! * (x[i + c]! - mean[c]!));
     }
   const inverseStd = Float64Array.from({ length: channels }, (_, c) => 1 / Math.sqrt(variance[c]! + epsilon));
   const a = inverseStd.map((s, c) => scale[c]! * s);

@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { readValues, tensorFrom, type JsBackendName } from "./js-backend.js";
 import { nativeKernel } from "./native.js";
+import { addAt } from "../../util/element-at.js";
 
 export const CROP_AND_RESIZE_GRAD_IMAGE = "CropAndResizeGradImage";
 
@@ -59,10 +60,10 @@ export function accumulateCropGradients(
         const sample = ((b * ch + y) * cw + x) * C;
         for (let c = 0; c < C; c++) {
           const g = grads[sample + c]!;
-          imageGradient[topLeft + c] += wTopLeft * g;
-          imageGradient[topRight + c] += wTopRight * g;
-          imageGradient[bottomLeft + c] += wBottomLeft * g;
-          imageGradient[bottomRight + c] += wBottomRight * g;
+          addAt(imageGradient, topLeft + c, wTopLeft * g);
+          addAt(imageGradient, topRight + c, wTopRight * g);
+          addAt(imageGradient, bottomLeft + c, wBottomLeft * g);
+          addAt(imageGradient, bottomRight + c, wBottomRight * g);
         }
       }
     }

@@ -10,6 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { checkedConvolution, columnsInside, type Convolution } from "./convolution.js";
 import { wasmKernel } from "./heap.js";
 import { simdLoops } from "./simd.js";
+import { addAt } from "../../util/element-at.js";
 
 /**
  * Walks every filter tap over every output row, in runs of output columns that read inside the
@@ -55,7 +56,7 @@ export const depthwiseBackpropFilterKernel = wasmKernel<tf.DepthwiseConv2dNative
         const gradient = gradientAt + (outputPixel + j) * outChannels;
         const sums = sumsAt + tap * outChannels;
         for (let c = 0; c < channels; c++)
-          for (let m = c * multiplier; m < (c + 1) * multiplier; m++) memory[sums + m] += memory[input + c]! * memory[gradient + m]!;
+          for (let m = c * multiplier; m < (c + 1) * multiplier; m++) addAt(memory, sums + m, memory[input + c]! * memory[gradient + m]!);
       }
     });
     return filterGradient;
@@ -87,7 +88,7 @@ export const depthwiseBackpropInputKernel = wasmKernel<tf.DepthwiseConv2dNativeB
         for (let c = 0; c < channels; c++) {
           let sum = 0;
           for (let m = c * multiplier; m < (c + 1) * multiplier; m++) sum += memory[gradient + m]! * memory[weights + m]!;
-          memory[sums + c] += sum;
+          addAt(memory, sums + c, sum);
         }
       }
     });

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { wasmKernel } from "./heap.js";
 import { simdLoops } from "./simd.js";
+import { addAt } from "../../util/element-at.js";
 
 export const unsortedSegmentSumKernel = wasmKernel<tf.UnsortedSegmentSumAttrs>(tf.UnsortedSegmentSum, (heap, { x, segmentIds }, { numSegments }) => {
   if (x!.dtype !== "float32" && x!.dtype !== "int32") throw new Error(`UnsortedSegmentSum on wasm: x must be float32 or int32, got ${x!.dtype}`);
@@ -24,7 +25,7 @@ export const unsortedSegmentSumKernel = wasmKernel<tf.UnsortedSegmentSumAttrs>(t
   }
   const [values, sums] = [heap.ints(x!), heap.ints(out)];
   ids.forEach((segment, slice) => {
-    if (inRange(segment)) for (let i = 0; i < sliceSize; i++) sums[segment * sliceSize + i] += values[slice * sliceSize + i]!;
+    if (inRange(segment)) for (let i = 0; i < sliceSize; i++) addAt(sums, segment * sliceSize + i, values[slice * sliceSize + i]!);
   });
   return out;
 });

@@ -11,6 +11,7 @@ import {
   makeDivisible,
   squeezeExcitation,
 } from "../layers.js";
+import { roundHalfToEven } from "../../util/numerics.js";
 
 /** `_regnet`'s norm layer: `partial(nn.BatchNorm2d, eps=1e-05, momentum=0.1)`. */
 const BATCH_NORM = { eps: 1e-5, momentum: 0.1 } as const;
@@ -36,12 +37,6 @@ interface StageParams {
 
 const f32 = Math.fround;
 
-/** `torch.round` and Python's `round`: halves go to the even neighbour. */
-function roundHalfEven(v: number): number {
-  const rounded = Math.round(v);
-  return Math.abs(v % 1) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
-}
-
 /**
  * `BlockParams.from_init_params`: block widths on a log-linear ramp quantised to multiples of 8,
  * consecutive equal widths forming a stage, then widths adjusted to fit the group width.
@@ -54,8 +49,8 @@ function blockParams(p: RegNetParams): StageParams[] {
   const logWM = f32(Math.log(p.wM));
   const blockWidths = Array.from({ length: p.depth }, (_, i) => {
     const widthCont = f32(f32(i * f32(p.wA)) + p.w0);
-    const capacity = roundHalfEven(f32(f32(Math.log(f32(widthCont / p.w0))) / logWM));
-    return roundHalfEven(f32(f32(p.w0 * f32(Math.pow(f32(p.wM), capacity))) / QUANT)) * QUANT;
+    const capacity = roundHalfToEven(f32(f32(Math.log(f32(widthCont / p.w0))) / logWM));
+    return roundHalfToEven(f32(f32(p.w0 * f32(Math.pow(f32(p.wM), capacity))) / QUANT)) * QUANT;
   });
   const starts = blockWidths.flatMap((w, i) => (i === 0 || w !== blockWidths[i - 1] ? [i] : []));
   return starts.map((start, k) => {
@@ -83,7 +78,7 @@ function bottleneckTransform(
   stage: StageParams,
   seRatio: number | undefined,
 ): Value {
-  const bottleneckWidth = roundHalfEven(widthOut * stage.bottleneckMultiplier);
+  const bottleneckWidth = roundHalfToEven(widthOut * stage.bottleneckMultiplier);
   const groups = Math.floor(bottleneckWidth / stage.groupWidth);
   let y = conv2dNormActivation(g, `${path}.a`, x, { in: widthIn, out: bottleneckWidth, kernel: 1, ...BATCH_NORM });
   y = conv2dNormActivation(g, `${path}.b`, y, {
@@ -96,7 +91,7 @@ function bottleneckTransform(
   });
   if (seRatio) {
     // The SE reduction is relative to the block's input width.
-    y = squeezeExcitation(g, `${path}.se`, y, { in: bottleneckWidth, squeeze: roundHalfEven(seRatio * widthIn) });
+    y = squeezeExcitation(g, `${path}.se`, y, { in: bottleneckWidth, squeeze: roundHalfToEven(seRatio * widthIn) });
   }
   return conv2dNormActivation(g, `${path}.c`, y, {
     in: bottleneckWidth,

@@ -1,5 +1,6 @@
 /**
- * Scalar arithmetic that reproduces torch's conventions where they differ from JavaScript's.
+ * Scalar arithmetic that reproduces torch's conventions where they differ from JavaScript's
+ * (the zoo's RegNet widths and the detector's anchors and pooler scales round the same way).
  */
 
 /** `torch.round`: halves go to the nearest even integer (`Math.round` sends them up). */
