@@ -33,15 +33,16 @@ const DETECTION_TESTS: Record<string, string[]> = {
   "src/detection/box-coder.ts": ["test/detection/box-coder.test.ts"],
   "src/detection/boxes.ts": ["test/detection/boxes.test.ts"],
   "src/detection/matcher.ts": ["test/detection/matcher.test.ts"],
-  "src/detection/numerics.ts": ["test/detection/numerics.test.ts", "test/detection/anchor-utils.test.ts", "test/detection/boxes.test.ts"],
   "src/detection/poolers.ts": ["test/detection/poolers.test.ts"],
   "src/detection/roi-align.ts": ["test/detection/roi-align.test.ts", "test/detection/poolers.test.ts"],
-  "src/detection/random.ts": ["test/detection/matcher.test.ts"],
   "src/detection/faster-rcnn.ts": MODEL_TESTS,
   "src/detection/feature-pyramid.ts": ["test/detection/feature-pyramid.test.ts", ...MODEL_TESTS],
   "src/detection/roi-heads.ts": ["test/detection/roi-heads.test.ts", ...MODEL_TESTS],
   "src/detection/rpn.ts": ["test/detection/rpn.test.ts", ...MODEL_TESTS],
   "src/detection/transform.ts": ["test/detection/transform.test.ts", ...MODEL_TESTS],
+  "src/detection/losses.ts": ["test/detection/rpn.test.ts", "test/detection/roi-heads.test.ts"],
+  "src/util/numerics.ts": ["test/detection/numerics.test.ts", "test/detection/anchor-utils.test.ts", "test/detection/boxes.test.ts"],
+  "src/util/random.ts": ["test/detection/matcher.test.ts"],
 };
 
 function testsFor(module: string): string[] {

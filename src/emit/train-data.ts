@@ -1,5 +1,5 @@
 /**
- * train.py's data: detc's seeded random numbers ported bit for bit (src/data/random.ts), the
+ * train.py's data: detc's seeded random numbers ported bit for bit (src/util/random.ts), the
  * spec's dataset read as detc reads it (same samples, same order, same box clipping), and
  * `detc run`'s batches split over the processes. So train.py trains on the samples `detc run`
  * trains on, step for step, with the same flips, and the synthetic set is the same pixels.
@@ -14,7 +14,7 @@ const VOC_CLASSES = [
   "diningtable", "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor",
 ];
 
-export const SEEDED_RANDOM = `# detc's seeded random numbers (src/data/random.ts), bit for bit: the shuffles, flips and synthetic
+export const SEEDED_RANDOM = `# detc's seeded random numbers (src/util/random.ts), bit for bit: the shuffles, flips and synthetic
 # pixels of train.py are those of \`detc run\`.
 MASK = 0xFFFFFFFF
 

@@ -1,6 +1,6 @@
 /** torch's scalar conventions where JavaScript's differ: half-to-even rounding, float32 neighbours. */
 import { describe, expect, it } from "vitest";
-import { float32Above, roundHalfToEven } from "../../src/detection/numerics.js";
+import { float32Above, roundHalfToEven } from "../../src/util/numerics.js";
 
 describe("numerics", () => {
   it("roundHalfToEven sends halves to the even neighbour, everything else to the nearest", () => {

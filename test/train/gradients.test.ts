@@ -3,14 +3,14 @@ import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import { buildFasterRCNN, type FasterRCNN } from "../../src/detection/faster-rcnn.js";
-import { seededRandom } from "../../src/detection/random.js";
+import { randomFromState } from "../../src/util/random.js";
 import type { FloatImage } from "../../src/data/transforms.js";
 import { selectBackend } from "../../src/engine/backend.js";
 import { variableGrads } from "../../src/train/gradients.js";
 import { tinyDetectorSource } from "../support/tiny-detector.js";
 
 let model: FasterRCNN;
-const random = seededRandom(5);
+const random = randomFromState(5);
 // Large enough for activations, not the heads' matching, to make the peak.
 const SIZE = 256;
 const image: FloatImage = { width: SIZE, height: SIZE, data: Float32Array.from({ length: SIZE * SIZE * 3 }, (_, i) => ((i * 37) % 256) / 255) };
