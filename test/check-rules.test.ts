@@ -98,8 +98,9 @@ describe("checker rules: guards and messages", () => {
     expect(only(spec("tap features.6\nin_channels 40, 112"), "E021").message).toBe("`in_channels` lists 2 values but there is 1 tap");
   });
 
-  it("E013 says why a channels-last tensor inside a block is no feature map", () => {
-    expect(only("detector d\nbackbone convnext_tiny\ntap features.1.0.block.1\nclasses 21\n", "E013").found).toBe("a channels-last tensor inside a block");
+  it("E013 names the shape of a tap that is no map, and takes a channels-last map inside a block as one", () => {
+    expect(only("detector d\nbackbone resnet18\ntap flatten\nclasses 21\n", "E013").found).toBe("shape [1, 512]");
+    expect(codes("detector d\nbackbone convnext_tiny\ntap features.1.0.block.1\nclasses 21\n")).toEqual([]);
   });
 });
 
