@@ -102,8 +102,8 @@ function recordName(collection: string, index: number, entry: unknown): string {
   return id === undefined ? `${collection}[${index}]` : `${collection}[${index}] (id ${show(id)})`;
 }
 
-/** Validates and converts the text of an instances file; pure, `file` only names it in messages. */
-export function parseCocoInstances(text: string, file: string): CocoInstances {
+/** The root object's three arrays, all checked before any record is read. */
+function instanceCollections(text: string, file: string) {
   const root = parseJsonFile(text, file);
   if (typeof root !== "object" || root === null || Array.isArray(root)) {
     throw new DatasetError(file, undefined, "must hold a JSON object with images, annotations and categories");
@@ -117,11 +117,22 @@ export function parseCocoInstances(text: string, file: string): CocoInstances {
     }
     return value;
   };
-  const categoryEntries = collection("categories");
-  const imageEntries = collection("images");
-  const annotationEntries = collection("annotations");
+  return {
+    categoryEntries: collection("categories"),
+    imageEntries: collection("images"),
+    annotationEntries: collection("annotations"),
+  };
+}
 
-  const categories = categoryEntries.map((entry, index) => {
+interface CocoCategory {
+  readonly id: number;
+  readonly name: string;
+  readonly record: string;
+}
+
+/** The categories in ascending id order, each id's label (its 1-based position in that order). */
+function parseCategories(entries: readonly unknown[], file: string) {
+  const categories: CocoCategory[] = entries.map((entry, index) => {
     const record = recordName("categories", index, entry);
     const category = fields(file, record, entry);
     return { id: category.integer("id"), name: category.string("name"), record };
@@ -136,16 +147,22 @@ export function parseCocoInstances(text: string, file: string): CocoInstances {
     seenNames.add(name);
   });
   if (categories.length === 0) throw new DatasetError(file, undefined, `"categories" is empty`);
+  return { categories, labelByCategoryId };
+}
 
-  interface ImageDraft extends CocoImageRecord {
-    readonly boxes: Box[];
-    readonly labels: number[];
-    readonly iscrowd: boolean[];
-    readonly areas: number[];
-  }
+/** An image record while its annotations are being attached. */
+interface ImageDraft extends CocoImageRecord {
+  readonly boxes: Box[];
+  readonly labels: number[];
+  readonly iscrowd: boolean[];
+  readonly areas: number[];
+}
+
+/** The images in file order, with no annotations yet, and an index by id. */
+function parseImages(entries: readonly unknown[], file: string) {
   const images: ImageDraft[] = [];
   const imageById = new Map<number, ImageDraft>();
-  imageEntries.forEach((entry, index) => {
+  entries.forEach((entry, index) => {
     const record = recordName("images", index, entry);
     const image = fields(file, record, entry);
     const draft: ImageDraft = {
@@ -163,40 +180,62 @@ export function parseCocoInstances(text: string, file: string): CocoInstances {
     imageById.set(draft.id, draft);
     images.push(draft);
   });
+  return { images, imageById };
+}
 
+/**
+ * Validates one annotation and attaches it to its image, as a box clipped to the image; a box
+ * too far outside (or empty) is skipped with a warning instead.
+ */
+function attachAnnotation(
+  entry: unknown,
+  index: number,
+  file: string,
+  imageById: ReadonlyMap<number, ImageDraft>,
+  { categories, labelByCategoryId }: ReturnType<typeof parseCategories>,
+  warnings: DatasetWarning[],
+): void {
+  const record = recordName("annotations", index, entry);
+  const annotation = fields(file, record, entry);
+  const imageId = annotation.integer("image_id");
+  const image = imageById.get(imageId);
+  if (image === undefined) throw new DatasetError(file, record, `image_id ${imageId} is not in "images"`);
+  const categoryId = annotation.integer("category_id");
+  const label = labelByCategoryId.get(categoryId);
+  if (label === undefined) {
+    const known = categories.map(({ id }) => id).join(", ");
+    throw new DatasetError(file, record, `unknown category_id ${categoryId} (the categories' ids are ${known})`);
+  }
+  const [x, y, width, height] = annotation.fourNumbers("bbox");
+  if (width < 0 || height < 0) {
+    throw new DatasetError(
+      file,
+      record,
+      `bbox ${formatBox([x, y, width, height])} has a negative width or height; ` +
+        "COCO boxes are [x, y, width, height] — was it written as [x1, y1, x2, y2]?",
+    );
+  }
+  const fitted = fitBoxToImage([x, y, x + width, y + height], image.width, image.height);
+  if ("problem" in fitted) {
+    warnings.push({ file, record, message: `${fitted.problem}; box skipped` });
+    return;
+  }
+  image.boxes.push(fitted.box);
+  image.labels.push(label);
+  image.iscrowd.push(annotation.has("iscrowd") && annotation.flag("iscrowd"));
+  image.areas.push(annotation.has("area") ? annotation.nonNegativeNumber("area") : boxArea(fitted.box));
+}
+
+/** Validates and converts the text of an instances file; pure, `file` only names it in messages. */
+export function parseCocoInstances(text: string, file: string): CocoInstances {
+  const { categoryEntries, imageEntries, annotationEntries } = instanceCollections(text, file);
+  const parsedCategories = parseCategories(categoryEntries, file);
+  const { images, imageById } = parseImages(imageEntries, file);
   const warnings: DatasetWarning[] = [];
-  annotationEntries.forEach((entry, index) => {
-    const record = recordName("annotations", index, entry);
-    const annotation = fields(file, record, entry);
-    const imageId = annotation.integer("image_id");
-    const image = imageById.get(imageId);
-    if (image === undefined) throw new DatasetError(file, record, `image_id ${imageId} is not in "images"`);
-    const categoryId = annotation.integer("category_id");
-    const label = labelByCategoryId.get(categoryId);
-    if (label === undefined) {
-      const known = categories.map(({ id }) => id).join(", ");
-      throw new DatasetError(file, record, `unknown category_id ${categoryId} (the categories' ids are ${known})`);
-    }
-    const [x, y, width, height] = annotation.fourNumbers("bbox");
-    if (width < 0 || height < 0) {
-      throw new DatasetError(
-        file,
-        record,
-        `bbox ${formatBox([x, y, width, height])} has a negative width or height; ` +
-          "COCO boxes are [x, y, width, height] — was it written as [x1, y1, x2, y2]?",
-      );
-    }
-    const fitted = fitBoxToImage([x, y, x + width, y + height], image.width, image.height);
-    if ("problem" in fitted) {
-      warnings.push({ file, record, message: `${fitted.problem}; box skipped` });
-      return;
-    }
-    image.boxes.push(fitted.box);
-    image.labels.push(label);
-    image.iscrowd.push(annotation.has("iscrowd") && annotation.flag("iscrowd"));
-    image.areas.push(annotation.has("area") ? annotation.nonNegativeNumber("area") : boxArea(fitted.box));
-  });
-
+  annotationEntries.forEach((entry, index) =>
+    attachAnnotation(entry, index, file, imageById, parsedCategories, warnings),
+  );
+  const { categories } = parsedCategories;
   return {
     classNames: categories.map(({ name }) => name),
     categoryIds: categories.map(({ id }) => id),

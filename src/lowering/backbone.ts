@@ -98,19 +98,20 @@ function output(value: LaidOut): tf.Tensor {
   return channelsLast ? value.tensor : tensorIn(value, identityAxes(axes.length));
 }
 
-export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): LoweredBackbone {
-  const taps = [...options.taps];
-  const plan = ancestors(graph, taps);
+function checkTaps(graph: BackboneGraph, taps: readonly string[], plan: readonly GraphNode[]): void {
   const known = new Set(plan.map((n) => n.name));
   const missing = taps.filter((t) => !known.has(t));
   if (missing.length > 0) throw new Error(`${graph.name} has no node ${missing.map((t) => `\`${t}\``).join(", ")}`);
+}
 
-  const stages = stagesOf(graph, taps);
-  const frozenStages = stages.slice(0, Math.max(0, stages.length - options.trainableStages));
-  const frozenKeys = new Set(frozenStages.flatMap((s) => s.stateKeys));
-  const frozenNodes = new Set(frozenStages.flatMap((s) => s.nodes));
-
-  const entries = stateEntries(plan);
+/** One variable per state entry, initialised for its owner: the first node in the plan that holds it. */
+function createVariables(
+  graph: BackboneGraph,
+  plan: readonly GraphNode[],
+  entries: readonly StateEntry[],
+  frozenKeys: ReadonlySet<string>,
+  options: LoweringOptions,
+): Map<string, tf.Variable> {
   const owners = new Map<string, GraphNode>();
   for (const node of plan) for (const entry of node.state) if (!owners.has(entry.key)) owners.set(entry.key, node);
   const family = findBackbone(graph.name)?.family;
@@ -126,14 +127,91 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
     variables.set(entry.key, tf.variable(value, trainable, `${options.namePrefix ?? ""}${entry.key}`));
     value.dispose();
   }
+  return variables;
+}
+
+/**
+ * How many of the plan's leading steps can run off the tape: those up to the last frozen one,
+ * when they are all frozen (or the input); stages are prefixes of the plan.
+ */
+function frozenPrefixLength(plan: readonly GraphNode[], frozenNodes: ReadonlySet<string>): number {
+  const lastFrozen = plan.reduce((last, node, i) => (frozenNodes.has(node.name) ? i : last), -1);
+  const leadingFrozen = plan.slice(0, lastFrozen + 1).every((node) => frozenNodes.has(node.name) || node.op.kind === "input");
+  return leadingFrozen ? lastFrozen + 1 : 0;
+}
+
+/** One call of `apply`: the plan, when each value is last read, and what its steps read. */
+interface PlanRun {
+  readonly plan: readonly GraphNode[];
+  readonly lastUse: ReadonlyMap<string, number>;
+  readonly images: tf.Tensor;
+  readonly context: StepContext;
+}
+
+/** Steps [from, to) of the plan, each value released after its last reader. */
+function runSteps(run: PlanRun, from: number, to: number, values: Map<string, LaidOut>): void {
+  const release = (name: string) => {
+    const tensor = values.get(name)!.tensor;
+    values.delete(name);
+    const shared = [...values.values()].some((v) => v.tensor === tensor);
+    if (!shared && tensor !== run.images && !(tensor instanceof tf.Variable)) tensor.dispose();
+  };
+  for (let i = from; i < to; i++) {
+    const node = run.plan[i]!;
+    const inputs = node.inputs.map((input) => values.get(input)!);
+    const value = tf.tidy(() => {
+      const { tensor, axes } = lowerStep(node, inputs, run.context);
+      return { tensor, axes: [...axes] };
+    });
+    values.set(node.name, value);
+    for (const input of new Set(node.inputs)) if (run.lastUse.get(input) === i) release(input);
+  }
+}
+
+/**
+ * The frozen stages while training, as torchvision runs them with `requires_grad=False`: nothing
+ * in them needs a gradient, so they run inside a custom-gradient op, which tfjs's tape records as
+ * one node that saves nothing, instead of one node per op, each keeping its activations until
+ * the backward pass. Returns the values still to be read after them, in one packed tensor
+ * unpacked outside (a custom-gradient op has one output).
+ */
+function runOffTape(run: PlanRun, frozenPrefix: number): Map<string, LaidOut> {
+  let live: [string, LaidOut][] = [];
+  const packed = tf.customGrad(() => {
+    const values = new Map<string, LaidOut>();
+    runSteps(run, 0, frozenPrefix, values);
+    live = [...values];
+    const value = tf.concat(live.map(([, v]) => tf.reshape(v.tensor, [-1])));
+    // Never called: the images do not depend on any variable, so no gradient flows back here.
+    return { value, gradFunc: () => tf.zerosLike(run.images) };
+  })(run.images);
+  const unpacked = new Map<string, LaidOut>();
+  let offset = 0;
+  for (const [name, value] of live) {
+    const size = value.tensor.size;
+    unpacked.set(name, { tensor: tf.reshape(tf.slice(packed, offset, size), value.tensor.shape), axes: value.axes });
+    offset += size;
+  }
+  packed.dispose();
+  return unpacked;
+}
+
+export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): LoweredBackbone {
+  const taps = [...options.taps];
+  const plan = ancestors(graph, taps);
+  checkTaps(graph, taps, plan);
+
+  const stages = stagesOf(graph, taps);
+  const frozenStages = stages.slice(0, Math.max(0, stages.length - options.trainableStages));
+  const frozenKeys = new Set(frozenStages.flatMap((s) => s.stateKeys));
+  const frozenNodes = new Set(frozenStages.flatMap((s) => s.nodes));
+
+  const entries = stateEntries(plan);
+  const variables = createVariables(graph, plan, entries, frozenKeys, options);
   const converter = weightConverter(graph);
 
   const lastUse = lastUses(plan, taps);
-  // The plan's leading steps up to the last frozen one, when they are all frozen (or the input):
-  // stages are prefixes of the plan.
-  const lastFrozen = plan.reduce((last, node, i) => (frozenNodes.has(node.name) ? i : last), -1);
-  const leadingFrozen = plan.slice(0, lastFrozen + 1).every((node) => frozenNodes.has(node.name) || node.op.kind === "input");
-  const frozenPrefix = leadingFrozen ? lastFrozen + 1 : 0;
+  const frozenPrefix = frozenPrefixLength(plan, frozenNodes);
   const foldable = foldableNorms(plan, taps);
   const foldedNorms = new Set(foldable.values());
 
@@ -152,65 +230,18 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
       },
       isFolded: (norm) => foldedNorms.has(norm) && !batchStatistics(norm),
     };
+    const run: PlanRun = { plan, lastUse, images, context };
     // Peak memory is what is live at once: each step's temporaries go with its own tidy, and each
     // value goes after its last reader, unless another live value shares its tensor (identities
     // and permutes do) or it is not ours (the images, a variable). Tensors that backpropagation
-    // needs are kept by tfjs's tape regardless, except in the frozen stages (see below).
+    // needs are kept by tfjs's tape regardless, except in the frozen stages (see `runOffTape`).
     return tf.tidy(() => {
       const values = new Map<string, LaidOut>();
       const start = training ? frozenPrefix : 0;
-      if (start > 0) for (const [name, value] of runOffTape(images, context)) values.set(name, value);
-      runSteps(start, plan.length, values, images, context);
+      if (start > 0) for (const [name, value] of runOffTape(run, frozenPrefix)) values.set(name, value);
+      runSteps(run, start, plan.length, values);
       return taps.map((tap) => output(values.get(tap)!));
     });
-  }
-
-  /** Steps [from, to) of the plan, each value released after its last reader. */
-  function runSteps(from: number, to: number, values: Map<string, LaidOut>, images: tf.Tensor, context: StepContext): void {
-    const release = (name: string) => {
-      const tensor = values.get(name)!.tensor;
-      values.delete(name);
-      const shared = [...values.values()].some((v) => v.tensor === tensor);
-      if (!shared && tensor !== images && !(tensor instanceof tf.Variable)) tensor.dispose();
-    };
-    for (let i = from; i < to; i++) {
-      const node = plan[i]!;
-      const inputs = node.inputs.map((input) => values.get(input)!);
-      const value = tf.tidy(() => {
-        const { tensor, axes } = lowerStep(node, inputs, context);
-        return { tensor, axes: [...axes] };
-      });
-      values.set(node.name, value);
-      for (const input of new Set(node.inputs)) if (lastUse.get(input) === i) release(input);
-    }
-  }
-
-  /**
-   * The frozen stages while training, as torchvision runs them with `requires_grad=False`: nothing
-   * in them needs a gradient, so they run inside a custom-gradient op, which tfjs's tape records as
-   * one node that saves nothing, instead of one node per op, each keeping its activations until
-   * the backward pass. Returns the values still to be read after them, in one packed tensor
-   * unpacked outside (a custom-gradient op has one output).
-   */
-  function runOffTape(images: tf.Tensor, context: StepContext): Map<string, LaidOut> {
-    let live: [string, LaidOut][] = [];
-    const packed = tf.customGrad(() => {
-      const values = new Map<string, LaidOut>();
-      runSteps(0, frozenPrefix, values, images, context);
-      live = [...values];
-      const value = tf.concat(live.map(([, v]) => tf.reshape(v.tensor, [-1])));
-      // Never called: the images do not depend on any variable, so no gradient flows back here.
-      return { value, gradFunc: () => tf.zerosLike(images) };
-    })(images);
-    const unpacked = new Map<string, LaidOut>();
-    let offset = 0;
-    for (const [name, value] of live) {
-      const size = value.tensor.size;
-      unpacked.set(name, { tensor: tf.reshape(tf.slice(packed, offset, size), value.tensor.shape), axes: value.axes });
-      offset += size;
-    }
-    packed.dispose();
-    return unpacked;
   }
 
   return {
