@@ -69,14 +69,57 @@ function labelShown(edge: DiagramEdge, from: Column, sameRow: boolean): boolean 
   return !withinRow && !(edge.to === "roi" && from !== "head");
 }
 
+type Size = { readonly width: number; readonly height: number };
+
+/** Where rows and columns fall, and what every route and block is placed by. */
+interface StageGrid {
+  readonly column: ReadonlyMap<string, Column>;
+  readonly size: ReadonlyMap<string, Size>;
+  readonly row: ReadonlyMap<string, number>;
+  readonly rowCount: number;
+  readonly rowTop: readonly number[];
+  readonly rowHeight: readonly number[];
+  /** The columns some node is in, left to right. */
+  readonly present: readonly Column[];
+  readonly columnLeft: ReadonlyMap<Column, number>;
+  readonly columnWidth: ReadonlyMap<Column, number>;
+  readonly gapAfter: ReadonlyMap<Column, number>;
+  /** Where the levels' bus into the heads runs. */
+  readonly busX: number;
+  /** The edge labels drawn, by edge id. */
+  readonly labels: ReadonlyMap<string, TextLine[]>;
+}
+
+const labelSize = (label: readonly TextLine[]) => textSize(label, 3);
+
 export function layoutStages(graph: DiagramGraph): DiagramLayout {
   const column = new Map(graph.nodes.map((n) => [n.id, columnOf(n)]));
   const text = new Map(graph.nodes.map((n) => [n.id, wrapText(nodeText(n))]));
   const size = new Map(
     graph.nodes.map((n) => [n.id, column.get(n.id) === "merge" ? { width: JUNCTION, height: JUNCTION } : textSize(text.get(n.id)!, PADDING)]),
   );
+  const { row, rowCount } = assignRows(graph, column);
+  const labels = new Map(
+    graph.edges.flatMap((e) => (labelShown(e, column.get(e.from)!, row.get(e.from) === row.get(e.to)) ? [[e.id, wrapText(edgeText(e), LABEL_WRAP)] as const] : [])),
+  );
+  const rowHeight = Array.from({ length: rowCount }, (_, r) => Math.max(0, ...[...row].filter(([, nodeRow]) => nodeRow === r).map(([id]) => size.get(id)!.height)));
+  const rowTop: number[] = [];
+  rowHeight.reduce((top, height, r) => ((rowTop[r] = top), top + height + ROW_GAP), 0);
+  const grid: StageGrid = { column, size, row, rowCount, rowTop, rowHeight, labels, ...layoutColumns(graph, column, size, row, labels) };
 
-  // Rows: the spine one after another; each tap on its stage's row, a stage's second tap below it.
+  const boxes = placeBlocks(graph, grid);
+  const edges = graph.edges.map((edge) => routeEdge(edge, boxes, grid));
+  const nodes: PlacedNode[] = graph.nodes.map((node) => ({
+    node,
+    ...boxes.get(node.id)!,
+    text: text.get(node.id)!,
+    ...(column.get(node.id) === "merge" && { shape: "junction" as const }),
+  }));
+  return shiftedRight(graph, nodes, edges);
+}
+
+/** Rows: the spine one after another; each tap on its stage's row, a stage's second tap below it. */
+function assignRows(graph: DiagramGraph, column: ReadonlyMap<string, Column>): { row: Map<string, number>; rowCount: number } {
   const row = new Map<string, number>();
   const spine = graph.nodes.filter((n) => column.get(n.id) === "spine");
   const taps = graph.nodes.filter((n) => column.get(n.id) === "tap");
@@ -100,31 +143,36 @@ export function layoutStages(graph: DiagramGraph): DiagramLayout {
     const c = column.get(node.id)!;
     if (c === "lateral" || c === "merge" || c === "output") row.set(node.id, node.id === "pool" ? lastTapRow + 1 : row.get(`tap${levelIndex(node.id)}`) ?? 0);
   }
-  const labels = new Map(
-    graph.edges.flatMap((e) => (labelShown(e, column.get(e.from)!, row.get(e.from) === row.get(e.to)) ? [[e.id, wrapText(edgeText(e), LABEL_WRAP)] as const] : [])),
-  );
-  const labelSize = (id: string) => textSize(labels.get(id)!, 3);
-  const rowCount = Math.max(next, ...[...row.values()].map((r) => r + 1));
-  const rowHeight = Array.from({ length: rowCount }, (_, r) => Math.max(0, ...[...row].filter(([, nodeRow]) => nodeRow === r).map(([id]) => size.get(id)!.height)));
-  const rowTop: number[] = [];
-  rowHeight.reduce((top, height, r) => ((rowTop[r] = top), top + height + ROW_GAP), 0);
+  return { row, rowCount: Math.max(next, ...[...row.values()].map((r) => r + 1)) };
+}
 
-  // Columns: as wide as their widest block; a gap as wide as the widest label drawn across it.
+/** Columns: as wide as their widest block; a gap as wide as the widest label drawn across it. */
+function layoutColumns(
+  graph: DiagramGraph,
+  column: ReadonlyMap<string, Column>,
+  size: ReadonlyMap<string, Size>,
+  row: ReadonlyMap<string, number>,
+  labels: ReadonlyMap<string, TextLine[]>,
+): Pick<StageGrid, "present" | "columnLeft" | "columnWidth" | "gapAfter" | "busX"> {
   const present = COLUMNS.filter((c) => graph.nodes.some((n) => column.get(n.id) === c));
   const columnWidth = new Map(present.map((c) => [c, Math.max(...graph.nodes.filter((n) => column.get(n.id) === c).map((n) => size.get(n.id)!.width))]));
   const gapAfter = new Map(present.map((c) => [c, COLUMN_GAP]));
   for (const edge of graph.edges) {
     const [from, to] = [column.get(edge.from)!, column.get(edge.to)!];
-    if (!labels.has(edge.id) || from === to || (from === "lateral" && to === "merge" && row.get(edge.from) !== row.get(edge.to))) continue;
+    const label = labels.get(edge.id);
+    if (!label || from === to || (from === "lateral" && to === "merge" && row.get(edge.from) !== row.get(edge.to))) continue;
     const bus = to === "head" ? COLUMN_GAP / 2 : 0; // the bus runs at the gap's far end
-    gapAfter.set(from, Math.max(gapAfter.get(from)!, labelSize(edge.id).width + 2 * LABEL_MARGIN + bus));
+    gapAfter.set(from, Math.max(gapAfter.get(from)!, labelSize(label).width + 2 * LABEL_MARGIN + bus));
   }
   const columnLeft = new Map<Column, number>();
   present.reduce((left, c) => (columnLeft.set(c, left), left + columnWidth.get(c)! + gapAfter.get(c)!), 0);
   const levelsColumn = present.filter((c) => c !== "head").pop()!;
   const busX = columnLeft.get(levelsColumn)! + columnWidth.get(levelsColumn)! + gapAfter.get(levelsColumn)! - COLUMN_GAP / 2;
+  return { present, columnLeft, columnWidth, gapAfter, busX };
+}
 
-  // Blocks: centred in their column and row; the heads stacked from the first level's row down.
+/** Blocks: centred in their column and row; the heads stacked from the first level's row down. */
+function placeBlocks(graph: DiagramGraph, { column, size, row, rowCount, rowTop, rowHeight, present, columnLeft, columnWidth }: StageGrid): Map<string, Box> {
   const boxes = new Map<string, Box>();
   for (const node of graph.nodes) {
     const c = column.get(node.id)!;
@@ -139,55 +187,52 @@ export function layoutStages(graph: DiagramGraph): DiagramLayout {
     boxes.set(node.id, { x: columnLeft.get("head")! + (columnWidth.get("head")! - width) / 2, y: headTop, width, height });
     headTop += height + ROW_GAP;
   }
+  return boxes;
+}
 
-  const edges = graph.edges.map((edge) => route(edge));
-  function route(edge: DiagramEdge): PlacedEdge {
-    const [a, b] = [boxes.get(edge.from)!, boxes.get(edge.to)!];
-    const [from, to] = [column.get(edge.from)!, column.get(edge.to)!];
-    const centreX = (box: Box) => box.x + box.width / 2;
-    const centreY = (box: Box) => box.y + box.height / 2;
-    let points: (readonly [number, number])[];
-    let labelAt: readonly [number, number];
-    if (from === to || (from === "output" && edge.to === "pool")) {
-      // Down the spine or the heads, up the top-down path, down to the extra level: a straight line.
-      const down = b.y > a.y;
-      points = [
-        [centreX(a), down ? a.y + a.height : a.y],
-        [centreX(b), down ? b.y : b.y + b.height],
-      ];
-      labelAt = [centreX(a), (points[0]![1] + points[1]![1]) / 2];
-    } else if (to === "head") {
-      // Every level into one bus, the bus into the head.
-      const port = b.y + Math.min(b.height / 2, LINE_HEIGHT + PADDING);
-      points = [[a.x + a.width, centreY(a)], [busX, centreY(a)], [busX, port], [b.x, port]];
-      labelAt = [columnLeft.get(from)! + columnWidth.get(from)! + (busX - columnLeft.get(from)! - columnWidth.get(from)!) / 2, centreY(a)];
-    } else if (row.get(edge.from)! > row.get(edge.to)!) {
-      // The coarsest lateral up into the first top-down add, through the gap between their rows.
-      const between = rowTop[row.get(edge.from)!]! - ROW_GAP / 2;
-      points = [[centreX(a), a.y], [centreX(a), between], [centreX(b), between], [centreX(b), b.y + b.height]];
-      labelAt = [(centreX(a) + centreX(b)) / 2, between];
-    } else if (row.get(edge.from)! < row.get(edge.to)!) {
-      // A stage's second tap: out of the stage's lower right, down beside it.
-      const turn = a.x + a.width + (columnLeft.get(to)! - a.x - a.width) / 2;
-      const start = a.y + a.height - PADDING;
-      points = [[a.x + a.width, start], [turn, start], [turn, centreY(b)], [b.x, centreY(b)]];
-      labelAt = [turn, (start + centreY(b)) / 2];
-    } else {
-      points = [[a.x + a.width, centreY(a)], [b.x, centreY(b)]];
-      labelAt = [columnLeft.get(from)! + columnWidth.get(from)! + gapAfter.get(from)! / 2, centreY(a)];
-    }
-    const label = labels.get(edge.id);
-    if (!label) return { edge, points };
-    const { width, height } = labelSize(edge.id);
-    return { edge, points, label: { x: labelAt[0] - width / 2, y: labelAt[1] - height / 2, width, height, text: label } };
+function routeEdge(edge: DiagramEdge, boxes: ReadonlyMap<string, Box>, { column, row, rowTop, columnLeft, columnWidth, gapAfter, busX, labels }: StageGrid): PlacedEdge {
+  const [a, b] = [boxes.get(edge.from)!, boxes.get(edge.to)!];
+  const [from, to] = [column.get(edge.from)!, column.get(edge.to)!];
+  const centreX = (box: Box) => box.x + box.width / 2;
+  const centreY = (box: Box) => box.y + box.height / 2;
+  let points: (readonly [number, number])[];
+  let labelAt: readonly [number, number];
+  if (from === to || (from === "output" && edge.to === "pool")) {
+    // Down the spine or the heads, up the top-down path, down to the extra level: a straight line.
+    const down = b.y > a.y;
+    points = [
+      [centreX(a), down ? a.y + a.height : a.y],
+      [centreX(b), down ? b.y : b.y + b.height],
+    ];
+    labelAt = [centreX(a), (points[0]![1] + points[1]![1]) / 2];
+  } else if (to === "head") {
+    // Every level into one bus, the bus into the head.
+    const port = b.y + Math.min(b.height / 2, LINE_HEIGHT + PADDING);
+    points = [[a.x + a.width, centreY(a)], [busX, centreY(a)], [busX, port], [b.x, port]];
+    labelAt = [columnLeft.get(from)! + columnWidth.get(from)! + (busX - columnLeft.get(from)! - columnWidth.get(from)!) / 2, centreY(a)];
+  } else if (row.get(edge.from)! > row.get(edge.to)!) {
+    // The coarsest lateral up into the first top-down add, through the gap between their rows.
+    const between = rowTop[row.get(edge.from)!]! - ROW_GAP / 2;
+    points = [[centreX(a), a.y], [centreX(a), between], [centreX(b), between], [centreX(b), b.y + b.height]];
+    labelAt = [(centreX(a) + centreX(b)) / 2, between];
+  } else if (row.get(edge.from)! < row.get(edge.to)!) {
+    // A stage's second tap: out of the stage's lower right, down beside it.
+    const turn = a.x + a.width + (columnLeft.get(to)! - a.x - a.width) / 2;
+    const start = a.y + a.height - PADDING;
+    points = [[a.x + a.width, start], [turn, start], [turn, centreY(b)], [b.x, centreY(b)]];
+    labelAt = [turn, (start + centreY(b)) / 2];
+  } else {
+    points = [[a.x + a.width, centreY(a)], [b.x, centreY(b)]];
+    labelAt = [columnLeft.get(from)! + columnWidth.get(from)! + gapAfter.get(from)! / 2, centreY(a)];
   }
+  const label = labels.get(edge.id);
+  if (!label) return { edge, points };
+  const { width, height } = labelSize(label);
+  return { edge, points, label: { x: labelAt[0] - width / 2, y: labelAt[1] - height / 2, width, height, text: label } };
+}
 
-  const nodes: PlacedNode[] = graph.nodes.map((node) => ({
-    node,
-    ...boxes.get(node.id)!,
-    text: text.get(node.id)!,
-    ...(column.get(node.id) === "merge" && { shape: "junction" as const }),
-  }));
+/** The layout moved right so that no label sticks out left of 0. */
+function shiftedRight(graph: DiagramGraph, nodes: readonly PlacedNode[], edges: readonly PlacedEdge[]): DiagramLayout {
   const extent = [...nodes, ...edges.flatMap((e) => (e.label ? [e.label] : []))];
   const left = Math.min(0, ...extent.map((b) => b.x));
   const shift = (x: number) => x - left;
@@ -203,4 +248,3 @@ export function layoutStages(graph: DiagramGraph): DiagramLayout {
     })),
   };
 }
-

@@ -129,35 +129,47 @@ function transformArguments(detector: DetectorSummary): string[] {
 
 const indent = (lines: readonly string[], depth: number) => lines.map((l) => " ".repeat(depth) + l).join("\n");
 
-export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOptions): string {
-  const layout = options.layout ?? DEFAULT_LAYOUT;
+/** The values the module's text is made of, each computed once from the summary. */
+interface ModulePlan {
+  readonly detector: DetectorSummary;
+  /** The body's root module inside the network (`bodyRoot`). */
+  readonly root: typeof FEATURES | undefined;
+  readonly inBody: (name: string) => string;
+  /** The levels the body taps (the FPN's extra level left out). */
+  readonly taps: DetectorSummary["levels"];
+  readonly frozen: string[];
+  /** Without an FPN the body is the whole backbone: the tutorial's extractor, or torchvision's `net.features`. */
+  readonly bodyIsBackbone: boolean;
+  readonly representationSize: number;
+  readonly customBoxHead: boolean;
+  readonly outChannels: number;
+  readonly eps: number | undefined;
+  readonly channelsLast: string[];
+}
+
+function planModule(detector: DetectorSummary, layout: Layout): ModulePlan {
   const { spec, levels } = detector;
-  const fpn = spec.fpn;
   const taps = levels.filter((l) => !l.extra);
-  const frozen = frozenModules(detector, layout);
   const root = bodyRoot(detector, layout);
-  const inBody = nameInBody(detector, layout);
-  // Without an FPN the body is the whole backbone: the tutorial's extractor, or torchvision's `net.features`.
-  const bodyIsBackbone = !fpn && (layout === "tutorial" || root !== undefined);
   const representationSize = spec.settings.box.representation_size;
-  const customBoxHead = representationSize !== DEFAULT_SETTINGS.box.representation_size;
-  const outChannels = taps[0]!.outChannels;
-  const resolution = spec.roi.outputSize;
+  return {
+    detector,
+    root,
+    inBody: nameInBody(detector, layout),
+    taps,
+    frozen: frozenModules(detector, layout),
+    bodyIsBackbone: !spec.fpn && (layout === "tutorial" || root !== undefined),
+    representationSize,
+    customBoxHead: representationSize !== DEFAULT_SETTINGS.box.representation_size,
+    outChannels: taps[0]!.outChannels,
+    eps: changedBatchNormEps(detector),
+    channelsLast: channelsLastLevels(detector),
+  };
+}
 
-  const returnNodes = taps.map(
-    (level, i) => `${pyString(inBody(level.node))}: ${pyString(levelName(i))},  # ${level.name}: ${level.channels} channels, stride ${level.stride}`,
-  );
-  const levelComments = levels.map(
-    (l, i) => `#   ${l.extra ? '"pool"' : pyString(levelName(i))}: ${l.outChannels} channels, stride ${l.stride}, ${l.height}×${l.width}${l.extra ? " (RPN only)" : ""}`,
-  );
-  const roiLevels = spec.roi.levels.map((name) => pyString(levelName(taps.findIndex((l) => l.name === name))));
-  const ratios = pyTuple(spec.anchors.ratios.map((r) => pyNumber(r, true)));
-  const sizes = pyTuple(spec.anchors.sizes.map((group) => pyTuple(group.map((s) => pyNumber(s)))));
-  const classNames = spec.classes.names && ["__background__", ...spec.classes.names];
-
-  const eps = changedBatchNormEps(detector);
-  const channelsLast = channelsLastLevels(detector);
-  const imports = [
+function importLines({ detector: { spec }, bodyIsBackbone, eps, customBoxHead }: ModulePlan): string[] {
+  const { fpn } = spec;
+  return [
     ...(spec.backbone.weights ? ["import os", "", "import torch"] : []),
     "import torchvision",
     // For the Backbone class and the batch-norm eps loop.
@@ -169,7 +181,10 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
     `from torchvision.ops import ${fpn ? "FeaturePyramidNetwork, " : ""}MultiScaleRoIAlign`,
     ...(fpn?.extraMaxPool ? ["from torchvision.ops.feature_pyramid_network import LastLevelMaxPool"] : []),
   ];
+}
 
+/** The lines of `create_backbone` between building the network and returning the backbone, each ending in a newline. */
+function createBackboneSteps({ detector: { spec }, root, bodyIsBackbone, eps, channelsLast, frozen }: ModulePlan): string {
   const loadWeights = spec.backbone.weights
     ? [
         "    if backbone_weights is not None:",
@@ -185,15 +200,6 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
           "        if isinstance(module, nn.BatchNorm2d):",
           `            module.eps = ${pyNumber(eps, true)}`,
         ];
-  const freeze = frozen.length
-    ? [
-        "    # `trainable " + (spec.backbone.trainable ?? 3) + "`: earlier stages keep their weights (torchvision's trainable_layers).",
-        "    for name, parameter in body.named_parameters():",
-        "        if any(name.startswith(module + \".\") for module in FROZEN_MODULES):",
-        "            parameter.requires_grad_(False)",
-      ]
-    : [];
-
   const extractBody = [
     ...(root
       ? [
@@ -208,7 +214,20 @@ export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOp
     `    body = create_feature_extractor(${root ? `network.${root}` : "network"}, return_nodes=RETURN_NODES)`,
     ...(channelsLast.length ? ["    body = channels_first(body, CHANNELS_LAST)"] : []),
   ];
-  const backboneClass = bodyIsBackbone
+  const freeze = frozen.length
+    ? [
+        "    # `trainable " + (spec.backbone.trainable ?? 3) + "`: earlier stages keep their weights (torchvision's trainable_layers).",
+        "    for name, parameter in body.named_parameters():",
+        "        if any(name.startswith(module + \".\") for module in FROZEN_MODULES):",
+        "            parameter.requires_grad_(False)",
+      ]
+    : [];
+  return [...loadWeights, ...batchNormEps, ...extractBody, ...freeze].map((line) => line + "\n").join("");
+}
+
+function backboneClassSource({ detector: { spec }, bodyIsBackbone }: ModulePlan): string {
+  const { fpn } = spec;
+  return bodyIsBackbone
     ? ""
     : `
 
@@ -223,7 +242,11 @@ ${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
     def forward(self, images):
         return ${fpn ? "self.fpn(self.body(images))" : "self.body(images)"}
 `;
-  const returnBackbone = fpn
+}
+
+function returnBackboneSource({ detector: { spec, levels }, taps, bodyIsBackbone, outChannels }: ModulePlan): string {
+  const { fpn } = spec;
+  return fpn
     ? `    fpn = FeaturePyramidNetwork(
         in_channels_list=${pyList(taps.map((l) => String(l.channels)))},
         out_channels=${fpn.channels},${fpn.extraMaxPool ? "\n        extra_blocks=LastLevelMaxPool(),  # the stride-" + levels.at(-1)!.stride + " level \"pool\"" : ""}
@@ -233,8 +256,10 @@ ${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
       ? `    body.out_channels = ${outChannels}  # FasterRCNN reads it
     return body`
       : `    return Backbone(body, out_channels=${outChannels})`;
+}
 
-  const fasterRcnnArguments = [
+function fasterRcnnArguments({ detector, customBoxHead, outChannels, representationSize }: ModulePlan): string[] {
+  return [
     "backbone,",
     customBoxHead ? "num_classes=None,  # the box predictor below sets it" : "num_classes=num_classes,",
     ...transformArguments(detector),
@@ -242,13 +267,29 @@ ${fpn ? "        self.fpn = fpn\n" : ""}        self.out_channels = out_channels
     "box_roi_pool=roi_pool,",
     ...(customBoxHead
       ? [
-          `box_head=TwoMLPHead(${outChannels} * ${resolution} ** 2, ${representationSize}),`,
+          `box_head=TwoMLPHead(${outChannels} * ${detector.spec.roi.outputSize} ** 2, ${representationSize}),`,
           `box_predictor=FastRCNNPredictor(${representationSize}, num_classes),`,
         ]
       : []),
     ...changedSettings(detector, "rpn"),
     ...changedSettings(detector, "box"),
   ];
+}
+
+export function emitTorchvisionModule(detector: DetectorSummary, options: EmitOptions): string {
+  const plan = planModule(detector, options.layout ?? DEFAULT_LAYOUT);
+  const { spec, levels } = detector;
+  const { taps, frozen, root, inBody, channelsLast } = plan;
+  const returnNodes = taps.map(
+    (level, i) => `${pyString(inBody(level.node))}: ${pyString(levelName(i))},  # ${level.name}: ${level.channels} channels, stride ${level.stride}`,
+  );
+  const levelComments = levels.map(
+    (l, i) => `#   ${l.extra ? '"pool"' : pyString(levelName(i))}: ${l.outChannels} channels, stride ${l.stride}, ${l.height}×${l.width}${l.extra ? " (RPN only)" : ""}`,
+  );
+  const roiLevels = spec.roi.levels.map((name) => pyString(levelName(taps.findIndex((l) => l.name === name))));
+  const ratios = pyTuple(spec.anchors.ratios.map((r) => pyNumber(r, true)));
+  const sizes = pyTuple(spec.anchors.sizes.map((group) => pyTuple(group.map((s) => pyNumber(s)))));
+  const classNames = spec.classes.names && ["__background__", ...spec.classes.names];
 
   return `"""Faster R-CNN \`${spec.name}\`, generated by \`detc emit torchvision\` from ${options.source}.
 
@@ -258,7 +299,7 @@ ${detector.parameters.total.toLocaleString("en-US")} parameters (backbone ${dete
     from ${options.moduleName} import create_model
     model = create_model()
 """
-${imports.join("\n")}
+${importLines(plan).join("\n")}
 ${spec.backbone.weights ? "\nHERE = os.path.dirname(os.path.abspath(__file__))\n" : ""}
 NUM_CLASSES = ${spec.classes.count}${classNames ? `\nCLASS_NAMES = ${pyList(classNames.map(pyString))}` : ""}
 
@@ -266,12 +307,11 @@ NUM_CLASSES = ${spec.classes.count}${classNames ? `\nCLASS_NAMES = ${pyList(clas
 RETURN_NODES = {
 ${indent(returnNodes, 4)}
 }
-${channelsLast.length ? `# Levels tapped on channels-last maps ([N, H, W, C], ${spec.backbone.name}'s stages); the detector reads [N, C, H, W].\nCHANNELS_LAST = ${pyList(channelsLast.map(pyString))}\n` : ""}${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules of the body.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}${channelsLast.length ? CHANNELS_FIRST : ""}${backboneClass}
+${channelsLast.length ? `# Levels tapped on channels-last maps ([N, H, W, C], ${spec.backbone.name}'s stages); the detector reads [N, C, H, W].\nCHANNELS_LAST = ${pyList(channelsLast.map(pyString))}\n` : ""}${frozen.length ? `# Frozen by \`trainable\`: every parameter under these modules of the body.\nFROZEN_MODULES = ${pyList(frozen.map(pyString))}\n` : ""}${spec.backbone.weights ? `BACKBONE_WEIGHTS = os.path.join(HERE, ${pyString(spec.backbone.weights)})\n` : ""}${channelsLast.length ? CHANNELS_FIRST : ""}${backboneClassSource(plan)}
 
 def create_backbone(${spec.backbone.weights ? "backbone_weights=BACKBONE_WEIGHTS" : ""}):
     network = torchvision.models.${spec.backbone.name}(weights=None)
-${loadWeights.join("\n")}${loadWeights.length ? "\n" : ""}${batchNormEps.join("\n")}${batchNormEps.length ? "\n" : ""}${extractBody.join("\n")}
-${freeze.join("\n")}${freeze.length ? "\n" : ""}${returnBackbone}
+${createBackboneSteps(plan)}${returnBackboneSource(plan)}
 
 
 def create_model(num_classes=NUM_CLASSES):
@@ -283,9 +323,9 @@ ${indent(levelComments, 4)}
         sizes=${sizes},
         aspect_ratios=(${ratios},) * ${spec.anchors.sizes.length},
     )
-    roi_pool = MultiScaleRoIAlign(featmap_names=${pyList(roiLevels)}, output_size=${resolution}, sampling_ratio=${spec.roi.samplingRatio})
+    roi_pool = MultiScaleRoIAlign(featmap_names=${pyList(roiLevels)}, output_size=${spec.roi.outputSize}, sampling_ratio=${spec.roi.samplingRatio})
     return FasterRCNN(
-${indent(fasterRcnnArguments, 8)}
+${indent(fasterRcnnArguments(plan), 8)}
     )
 `;
 }

@@ -90,151 +90,215 @@ function exampleOptions(spec: DetectorSpec, training: boolean): ExampleOptions {
 }
 
 export async function train(spec: DetectorSpec, datasets: SpecDatasets, options: TrainOptions): Promise<TrainResult> {
-  const { folder, signal } = options;
-  const settings = spec.settings.train;
-  const batchSize = settings.batch_size;
-  const epochs = settings.epochs;
-  const seed = settings.seed;
-  const trainSet = trainingSubset(datasets.train);
-  const perEpoch = stepsPerEpoch(trainSet.samples.length, batchSize);
-  const totalSteps = Math.min(epochs * perEpoch, options.maxSteps ?? Infinity);
-  const log = new MetricsLog(folder.metrics);
-  const hash = specHash(spec);
-  const resuming = folder.resume && existsSync(folder.checkpoint);
-
-  const samplerRandom = randomFromState(seed);
-  const model = buildFasterRCNN(spec, { seed, random: samplerRandom });
-  const sgd = new SGD(settings.momentum, settings.weight_decay);
-  let step = 0;
-  let savedStep: number | undefined;
-  let activity = "starting";
-  const lastCheckpoint = () =>
-    savedStep === undefined ? "no checkpoint was written yet" : `the last checkpoint, ${folder.checkpoint}, holds step ${savedStep}`;
+  const run = new TrainingRun(spec, datasets, options);
   try {
-    // A resumed run's checkpoint holds every variable, so starting weights would be overwritten.
-    if (!resuming)
-      for (const report of initialiseWeights(model, { specDir: options.specDir ?? ".", init: options.init, allowPartial: options.allowPartial })) options.onWeightsLoaded?.(report);
-    const variables = model.variables();
-    const trainable = model.trainableVariables();
-    const byTfName = new Map(trainable.map((v) => [v.name, v]));
-    const keyOfTfName = new Map([...variables].map(([key, v]) => [v.name, key]));
-
-    if (resuming) {
-      const saved = readCheckpoint(folder.checkpoint);
-      if (saved.state.specHash !== hash)
-        throw new CheckpointError(`${folder.checkpoint} was written for a different model (detector \`${saved.state.detector}\`); start a new --out`);
-      restoreVariables(folder.checkpoint, variables, saved.variables);
-      for (const variable of trainable) {
-        const buffer = saved.momentum.get(keyOfTfName.get(variable.name)!);
-        if (buffer) sgd.buffers.set(variable.name, tf.variable(tf.tensor(buffer.data as Float32Array, buffer.shape as number[]), false));
-      }
-      step = savedStep = saved.state.step;
-      if (saved.state.samplerState !== undefined) samplerRandom.state = saved.state.samplerState;
+    run.setUp();
+    if (!(await run.finishCutShortEvaluation())) return run.result(true);
+    await run.stepUntilDone();
+    if (options.signal?.aborted) {
+      run.activity = `the checkpoint of step ${run.step}`;
+      await run.finalCheckpoint();
+      return run.result(true);
     }
-    if (folder.resume) log.truncateAfter(step);
-    const startStep = step;
-
-    const momentumByKey = () => new Map([...sgd.buffers].map(([tfName, v]) => [keyOfTfName.get(tfName)!, v]));
-    const checkpoint = async (samplerState: number) => {
-      log.sync();
-      await saveCheckpoint(folder.checkpoint, variables, momentumByKey(), {
-        step,
-        epoch: Math.floor(step / perEpoch),
-        detector: spec.name,
-        specHash: hash,
-        samplerState,
-      });
-      savedStep = step;
-    };
-    const schedule = scheduleOf(settings, perEpoch);
-    const diverged = (what: string, atStep: number, lr: number) =>
-      new TrainingError(
-        `${what} at step ${atStep} (lr ${lr.toPrecision(3)}); stopped before applying it, and ${lastCheckpoint()}; ` +
-          "a lower `train lr` or more `warmup_steps` usually helps",
-      );
-    // At the end of a run there is no next step to prove the weights good; finite is the least they must be.
-    const finalCheckpoint = async () => {
-      if (step === (savedStep ?? 0)) return;
-      if (!allFinite(variables)) throw diverged("the weights became NaN or infinite", step, learningRate(schedule, step - 1));
-      await checkpoint(samplerRandom.state);
-    };
-
-    const checkpointEvery = settings.checkpoint_every;
-    const evaluationDue = (at: number) => at % perEpoch === 0 || at === totalSteps;
-    let evaluation: EvaluationResult | undefined;
-    /** False when stopped by `signal` before it finished. */
-    const evaluate = async (at: number): Promise<boolean> => {
-      activity = `the evaluation after step ${at}`;
-      const epoch = Math.floor((at - 1) / perEpoch);
-      let result: EvaluationResult;
-      try {
-        result = await evaluateModel(model, datasets.val, batchSize, (done, total) => options.onEvaluation?.({ done, total, epoch }), signal);
-      } catch (error) {
-        if (signal?.aborted) return false;
-        throw error;
-      }
-      evaluation = result;
-      log.append({ type: "eval", step: at, epoch, ...result });
-      options.onEvaluated?.({ ...result, epoch, step: at });
-      return true;
-    };
-    const result = (stopped: boolean): TrainResult => ({ steps: step, resumedFrom: startStep, checkpoint: folder.checkpoint, checkpointStep: savedStep, stopped, evaluation });
-
-    // An evaluation that a kill or Ctrl-C cut short runs again.
-    const evaluated = log.read().some((r) => r.type === "eval" && r.step === step);
-    if (step > 0 && evaluationDue(step) && !evaluated && !(await evaluate(step))) return result(true);
-
-    let checkpointDue = false;
-    for (const batch of batches(trainSet, { batchSize, seed, startStep, epochs })) {
-      if (batch.step >= totalSteps || signal?.aborted) break;
-      activity = `step ${batch.step + 1}`;
-      const examples = await loadExamples(batch, exampleOptions(spec, true));
-      if (signal?.aborted) break;
-      const started = performance.now();
-      const lr = learningRate(schedule, batch.step);
-      const samplerState = samplerRandom.state;
-      let computed;
-      try {
-        computed = computeGradients(model, byTfName, examples);
-      } catch (error) {
-        // Non-finite weights can break an op (empty proposals after NaN boxes) before any loss exists.
-        if (!allFinite(variables)) throw diverged("the weights became NaN or infinite", batch.step + 1, lr);
-        throw error;
-      }
-      const { losses, gradients } = computed;
-      const loss = Object.values(losses).reduce((a, b) => a + b, 0);
-      if (!Number.isFinite(loss)) {
-        tf.dispose(Object.values(gradients));
-        throw diverged(`the loss became ${loss}`, batch.step + 1, lr);
-      }
-      // The weights of `step` have just given a finite loss: a checkpoint due for them is safe to write.
-      if (checkpointDue)
-        await checkpoint(samplerState).catch((error: unknown) => {
-          tf.dispose(Object.values(gradients));
-          throw error;
-        });
-      sgd.step(byTfName, gradients, lr);
-      step = batch.step + 1;
-      const seconds = (performance.now() - started) / 1000;
-      log.append({ type: "step", step, epoch: batch.epoch, lr, loss, losses, seconds });
-      options.onStep?.({ step, totalSteps, epoch: batch.epoch, lr, loss, losses, imagesPerSecond: examples.length / seconds });
-      checkpointDue = step % checkpointEvery === 0 || step % perEpoch === 0;
-      if (step === totalSteps) await finalCheckpoint();
-      if (evaluationDue(step) && !(await evaluate(step))) break;
-    }
-    if (signal?.aborted) {
-      activity = `the checkpoint of step ${step}`;
-      await finalCheckpoint();
-      return result(true);
-    }
-    return result(false);
+    return run.result(false);
   } catch (error) {
-    if (error instanceof InputError && !(error instanceof TrainingError) && activity !== "starting")
-      throw new TrainingError(`${activity}: ${error.message}; ${lastCheckpoint()}`, { cause: error });
+    if (error instanceof InputError && !(error instanceof TrainingError) && run.activity !== "starting")
+      throw new TrainingError(`${run.activity}: ${error.message}; ${run.lastCheckpoint()}`, { cause: error });
     throw error;
   } finally {
-    sgd.dispose();
-    model.dispose();
+    run.dispose();
+  }
+}
+
+/** One call of `train`: its model and optimizer, and how far it has got. */
+class TrainingRun {
+  private readonly settings: DetectorSpec["settings"]["train"];
+  private readonly trainSet: ReturnType<typeof trainingSubset>;
+  private readonly perEpoch: number;
+  private readonly totalSteps: number;
+  private readonly log: MetricsLog;
+  private readonly hash: string;
+  private readonly samplerRandom: ReturnType<typeof randomFromState>;
+  private readonly model: FasterRCNN;
+  private readonly sgd: SGD;
+  private readonly variables: Map<string, tf.Variable>;
+  private readonly trainable: tf.Variable[];
+  private readonly byTfName: Map<string, tf.Variable>;
+  private readonly keyOfTfName: Map<string, string>;
+  private readonly schedule: ReturnType<typeof scheduleOf>;
+  /** The steps taken, counting those before a resume. */
+  step = 0;
+  private startStep = 0;
+  private savedStep: number | undefined;
+  /** What was under way, for the message of an error met during it. */
+  activity = "starting";
+  private evaluation: EvaluationResult | undefined;
+
+  constructor(
+    private readonly spec: DetectorSpec,
+    private readonly datasets: SpecDatasets,
+    private readonly options: TrainOptions,
+  ) {
+    this.settings = spec.settings.train;
+    this.trainSet = trainingSubset(datasets.train);
+    this.perEpoch = stepsPerEpoch(this.trainSet.samples.length, this.settings.batch_size);
+    this.totalSteps = Math.min(this.settings.epochs * this.perEpoch, options.maxSteps ?? Infinity);
+    this.log = new MetricsLog(options.folder.metrics);
+    this.hash = specHash(spec);
+    this.schedule = scheduleOf(this.settings, this.perEpoch);
+    this.samplerRandom = randomFromState(this.settings.seed);
+    this.model = buildFasterRCNN(spec, { seed: this.settings.seed, random: this.samplerRandom });
+    this.sgd = new SGD(this.settings.momentum, this.settings.weight_decay);
+    this.variables = this.model.variables();
+    this.trainable = this.model.trainableVariables();
+    this.byTfName = new Map(this.trainable.map((v) => [v.name, v]));
+    this.keyOfTfName = new Map([...this.variables].map(([key, v]) => [v.name, key]));
+  }
+
+  /** The starting weights, or a resumed run's checkpoint; the metrics log cut back to match. */
+  setUp(): void {
+    const { folder } = this.options;
+    const resuming = folder.resume && existsSync(folder.checkpoint);
+    // A resumed run's checkpoint holds every variable, so starting weights would be overwritten.
+    if (resuming) this.resume();
+    else
+      for (const report of initialiseWeights(this.model, { specDir: this.options.specDir ?? ".", init: this.options.init, allowPartial: this.options.allowPartial }))
+        this.options.onWeightsLoaded?.(report);
+    if (folder.resume) this.log.truncateAfter(this.step);
+    this.startStep = this.step;
+  }
+
+  private resume(): void {
+    const { checkpoint } = this.options.folder;
+    const saved = readCheckpoint(checkpoint);
+    if (saved.state.specHash !== this.hash)
+      throw new CheckpointError(`${checkpoint} was written for a different model (detector \`${saved.state.detector}\`); start a new --out`);
+    restoreVariables(checkpoint, this.variables, saved.variables);
+    for (const variable of this.trainable) {
+      const buffer = saved.momentum.get(this.keyOfTfName.get(variable.name)!);
+      if (buffer) this.sgd.buffers.set(variable.name, tf.variable(tf.tensor(buffer.data as Float32Array, buffer.shape as number[]), false));
+    }
+    this.step = this.savedStep = saved.state.step;
+    if (saved.state.samplerState !== undefined) this.samplerRandom.state = saved.state.samplerState;
+  }
+
+  /** An evaluation that a kill or Ctrl-C cut short runs again; false when stopped again. */
+  async finishCutShortEvaluation(): Promise<boolean> {
+    const evaluated = this.log.read().some((r) => r.type === "eval" && r.step === this.step);
+    return !(this.step > 0 && this.evaluationDue(this.step) && !evaluated) || (await this.evaluate(this.step));
+  }
+
+  /** Steps until `totalSteps` or `signal`, checkpointing and evaluating as they fall due. */
+  async stepUntilDone(): Promise<void> {
+    const { signal } = this.options;
+    const { batch_size: batchSize, seed, epochs } = this.settings;
+    let checkpointDue = false;
+    for (const batch of batches(this.trainSet, { batchSize, seed, startStep: this.startStep, epochs })) {
+      if (batch.step >= this.totalSteps || signal?.aborted) break;
+      this.activity = `step ${batch.step + 1}`;
+      const examples = await loadExamples(batch, exampleOptions(this.spec, true));
+      if (signal?.aborted) break;
+      await this.takeStep(batch, examples, checkpointDue);
+      checkpointDue = this.step % this.settings.checkpoint_every === 0 || this.step % this.perEpoch === 0;
+      if (this.step === this.totalSteps) await this.finalCheckpoint();
+      if (this.evaluationDue(this.step) && !(await this.evaluate(this.step))) break;
+    }
+  }
+
+  /**
+   * One SGD step, refused if its loss is not finite. A checkpoint due for the weights it starts
+   * from is written once that loss has proved them good.
+   */
+  private async takeStep(batch: { step: number; epoch: number }, examples: Awaited<ReturnType<typeof loadExamples>>, checkpointDue: boolean): Promise<void> {
+    const started = performance.now();
+    const lr = learningRate(this.schedule, batch.step);
+    const samplerState = this.samplerRandom.state;
+    let computed;
+    try {
+      computed = computeGradients(this.model, this.byTfName, examples);
+    } catch (error) {
+      // Non-finite weights can break an op (empty proposals after NaN boxes) before any loss exists.
+      if (!allFinite(this.variables)) throw this.diverged("the weights became NaN or infinite", batch.step + 1, lr);
+      throw error;
+    }
+    const { losses, gradients } = computed;
+    const loss = Object.values(losses).reduce((a, b) => a + b, 0);
+    if (!Number.isFinite(loss)) {
+      tf.dispose(Object.values(gradients));
+      throw this.diverged(`the loss became ${loss}`, batch.step + 1, lr);
+    }
+    if (checkpointDue)
+      await this.checkpoint(samplerState).catch((error: unknown) => {
+        tf.dispose(Object.values(gradients));
+        throw error;
+      });
+    this.sgd.step(this.byTfName, gradients, lr);
+    this.step = batch.step + 1;
+    const seconds = (performance.now() - started) / 1000;
+    this.log.append({ type: "step", step: this.step, epoch: batch.epoch, lr, loss, losses, seconds });
+    this.options.onStep?.({ step: this.step, totalSteps: this.totalSteps, epoch: batch.epoch, lr, loss, losses, imagesPerSecond: examples.length / seconds });
+  }
+
+  private async checkpoint(samplerState: number): Promise<void> {
+    this.log.sync();
+    const momentumByKey = new Map([...this.sgd.buffers].map(([tfName, v]) => [this.keyOfTfName.get(tfName)!, v]));
+    await saveCheckpoint(this.options.folder.checkpoint, this.variables, momentumByKey, {
+      step: this.step,
+      epoch: Math.floor(this.step / this.perEpoch),
+      detector: this.spec.name,
+      specHash: this.hash,
+      samplerState,
+    });
+    this.savedStep = this.step;
+  }
+
+  /** At the end of a run there is no next step to prove the weights good; finite is the least they must be. */
+  async finalCheckpoint(): Promise<void> {
+    if (this.step === (this.savedStep ?? 0)) return;
+    if (!allFinite(this.variables)) throw this.diverged("the weights became NaN or infinite", this.step, learningRate(this.schedule, this.step - 1));
+    await this.checkpoint(this.samplerRandom.state);
+  }
+
+  private diverged(what: string, atStep: number, lr: number): TrainingError {
+    return new TrainingError(
+      `${what} at step ${atStep} (lr ${lr.toPrecision(3)}); stopped before applying it, and ${this.lastCheckpoint()}; ` +
+        "a lower `train lr` or more `warmup_steps` usually helps",
+    );
+  }
+
+  lastCheckpoint(): string {
+    return this.savedStep === undefined ? "no checkpoint was written yet" : `the last checkpoint, ${this.options.folder.checkpoint}, holds step ${this.savedStep}`;
+  }
+
+  private evaluationDue(at: number): boolean {
+    return at % this.perEpoch === 0 || at === this.totalSteps;
+  }
+
+  /** False when stopped by `signal` before it finished. */
+  private async evaluate(at: number): Promise<boolean> {
+    const { signal } = this.options;
+    this.activity = `the evaluation after step ${at}`;
+    const epoch = Math.floor((at - 1) / this.perEpoch);
+    let result: EvaluationResult;
+    try {
+      result = await evaluateModel(this.model, this.datasets.val, this.settings.batch_size, (done, total) => this.options.onEvaluation?.({ done, total, epoch }), signal);
+    } catch (error) {
+      if (signal?.aborted) return false;
+      throw error;
+    }
+    this.evaluation = result;
+    this.log.append({ type: "eval", step: at, epoch, ...result });
+    this.options.onEvaluated?.({ ...result, epoch, step: at });
+    return true;
+  }
+
+  result(stopped: boolean): TrainResult {
+    return { steps: this.step, resumedFrom: this.startStep, checkpoint: this.options.folder.checkpoint, checkpointStep: this.savedStep, stopped, evaluation: this.evaluation };
+  }
+
+  dispose(): void {
+    this.sgd.dispose();
+    this.model.dispose();
   }
 }
 
