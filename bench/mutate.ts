@@ -34,6 +34,7 @@ const DETECTION_TESTS: Record<string, string[]> = {
   "src/detection/boxes.ts": ["test/detection/boxes.test.ts"],
   "src/detection/matcher.ts": ["test/detection/matcher.test.ts"],
   "src/detection/poolers.ts": ["test/detection/poolers.test.ts"],
+  "src/detection/geometry.ts": ["test/detection/anchor-utils.test.ts", "test/detection/poolers.test.ts", "test/anchors/match.test.ts"],
   "src/detection/roi-align.ts": ["test/detection/roi-align.test.ts", "test/detection/poolers.test.ts"],
   "src/detection/faster-rcnn.ts": MODEL_TESTS,
   "src/detection/feature-pyramid.ts": ["test/detection/feature-pyramid.test.ts", ...MODEL_TESTS],

@@ -11,10 +11,8 @@ import { dataRules } from "../check/data-rules/index.js";
 import type { Diagnostic } from "../check/diagnostic.js";
 import { detectorSpec } from "../check/detector-spec.js";
 import { trainingSubset, type Box, type DetectionDataset } from "../data/dataset.js";
-import { resizeBoxes } from "../data/transforms.js";
-import { AnchorGenerator, type Size2D } from "../detection/anchor-utils.js";
-import { setupScales, type LevelMapper } from "../detection/poolers.js";
-import { GeneralizedRCNNTransform } from "../detection/transform.js";
+import { modelInputSize, resizeBoxes } from "../data/transforms.js";
+import { cellAnchors, setupScales, type LevelMapper, type Size2D } from "../detection/geometry.js";
 import { inferTypes } from "../zoo/infer.js";
 import { matchImage, type LevelGrid } from "./match.js";
 import { atLeastStride, fitFinestLevels } from "./suggest.js";
@@ -74,11 +72,11 @@ class LevelSizes {
 }
 
 function resizeImages(detector: DetectorAnalysis, images: readonly AnnotatedImage[]): ResizedImage[] {
-  const transform = new GeneralizedRCNNTransform(detectorSpec(detector).input);
+  const { input } = detectorSpec(detector);
   return images
     .filter((image) => image.boxes.length > 0)
     .map((image) => {
-      const size = transform.resizedSize(image);
+      const size = modelInputSize(input, image);
       // The boxes training uploads as float32 after `transform.resize`.
       const boxes = Float32Array.from(resizeBoxes(image.boxes, image, size).flat());
       return { boxes, size: [size.height, size.width], padded: [padTo(size.height), padTo(size.width)] };
@@ -86,13 +84,13 @@ function resizeImages(detector: DetectorAnalysis, images: readonly AnnotatedImag
 }
 
 function matchAll(images: readonly ResizedImage[], levelSizes: LevelSizes, anchors: Anchors, thresholds: readonly number[], high: number): MatchSummary {
-  const generator = new AnchorGenerator(anchors.sizes, anchors.ratios);
+  const cells = anchors.sizes.map((sizes) => cellAnchors(sizes, anchors.ratios));
   const levelCount = anchors.sizes.length;
   const recall = thresholds.map((iou) => ({ iou, boxes: 0 }));
   const summary = { recall, lowQualityOnly: 0, unmatched: 0, bestBoxes: new Array<number>(levelCount).fill(0), positiveAnchors: new Array<number>(levelCount).fill(0) };
   for (const image of images) {
     const grids = levelSizes.at(image.padded).map(([gridHeight, gridWidth], level): LevelGrid => ({
-      cell: generator.cellAnchors[level]!,
+      cell: cells[level]!,
       gridHeight,
       gridWidth,
       // AnchorGenerator's strides: the padded image size over the grid size, per dimension.

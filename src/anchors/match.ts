@@ -11,7 +11,7 @@
  * is a box's best anchor (ties included); both kinds lie in such a run, found by walking outward.
  * Each positive is then assigned like torch's argmax: its best box, the first of equal ones.
  */
-import { pairIou } from "../detection/boxes.js";
+import { pairIou } from "../detection/geometry.js";
 
 /** One feature level's anchors: its cell anchors (`AnchorGenerator.cellAnchors`) laid on its grid. */
 export interface LevelGrid {

@@ -9,6 +9,7 @@
  * Normalisation (mean/std) and padding to a batch happen in the model. Both are linear, so
  * resizing before normalising gives torchvision's normalise-then-resize result.
  */
+import type { DetectorSpec } from "../check/detector-spec.js";
 import type { Box, DetectionSample, RgbImage } from "./dataset.js";
 import type { ImageSize } from "./images.js";
 import type { Random } from "../util/random.js";
@@ -44,6 +45,11 @@ export function resizedSize(size: ImageSize, minSize: number, maxSize: number): 
     throw new RangeError(`a ${image} resized for min ${minSize} / max ${maxSize} has no pixels left`);
   }
   return resized;
+}
+
+/** The size the detector resizes `image` to: `min_size`/`max_size`, or torchvision's `fixed_size`. */
+export function modelInputSize(input: DetectorSpec["input"], image: ImageSize): ImageSize {
+  return input.kind === "exact" ? { width: input.width, height: input.height } : resizedSize(image, input.min, input.max);
 }
 
 interface AxisSampling {

@@ -5,10 +5,7 @@
  * `Math.fround` as torch's float32 ops round) and uploaded once as a tensor.
  */
 import * as tf from "@tensorflow/tfjs";
-import { roundHalfToEven } from "../util/numerics.js";
-
-/** `(height, width)`, the order torchvision uses for image and feature-map sizes. */
-export type Size2D = readonly [height: number, width: number];
+import { cellAnchors, type Size2D } from "./geometry.js";
 
 type PerLevel = readonly (readonly number[])[];
 
@@ -36,7 +33,7 @@ export class AnchorGenerator {
           "give one group of each per feature map",
       );
     }
-    this.cellAnchors = this.sizes.map((scales, level) => generateCellAnchors(scales, this.aspectRatios[level]!));
+    this.cellAnchors = this.sizes.map((scales, level) => cellAnchors(scales, this.aspectRatios[level]!));
   }
 
   numAnchorsPerLocation(): number[] {
@@ -98,23 +95,4 @@ export class AnchorGenerator {
 
 function isPerLevel(groups: readonly number[] | PerLevel): groups is PerLevel {
   return Array.isArray(groups[0]);
-}
-
-/** `AnchorGenerator.generate_anchors` in float32: `round([-w, -h, w, h] / 2)`, ratio-major. */
-function generateCellAnchors(scales: readonly number[], aspectRatios: readonly number[]): Float32Array {
-  const anchors = new Float32Array(scales.length * aspectRatios.length * 4);
-  let offset = 0;
-  for (const ratio of aspectRatios) {
-    const heightRatio = Math.fround(Math.sqrt(Math.fround(ratio)));
-    const widthRatio = Math.fround(1 / heightRatio);
-    for (const scale of scales) {
-      const halfWidth = Math.fround(Math.fround(widthRatio * Math.fround(scale)) / 2);
-      const halfHeight = Math.fround(Math.fround(heightRatio * Math.fround(scale)) / 2);
-      anchors[offset++] = roundHalfToEven(-halfWidth);
-      anchors[offset++] = roundHalfToEven(-halfHeight);
-      anchors[offset++] = roundHalfToEven(halfWidth);
-      anchors[offset++] = roundHalfToEven(halfHeight);
-    }
-  }
-  return anchors;
 }

@@ -31,23 +31,6 @@ export function boxIou(boxes1: tf.Tensor2D, boxes2: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
-/**
- * `box_iou` of one pair on the host, rounded at every step as torch's float32 ops round, so a
- * threshold test (`>= 0.7`) decides as training's does. For scans over many anchors (detc check --data).
- */
-export function pairIou(
-  ax1: number, ay1: number, ax2: number, ay2: number,
-  bx1: number, by1: number, bx2: number, by2: number,
-): number {
-  const f = Math.fround;
-  const width = Math.max(f(Math.min(ax2, bx2) - Math.max(ax1, bx1)), 0);
-  const height = Math.max(f(Math.min(ay2, by2) - Math.max(ay1, by1)), 0);
-  const inter = f(width * height);
-  const areaA = f(f(ax2 - ax1) * f(ay2 - ay1));
-  const areaB = f(f(bx2 - bx1) * f(by2 - by1));
-  return f(inter / f(f(areaA + areaB) - inter));
-}
-
 /** `clip_boxes_to_image`: clamps x to `[0, width]` and y to `[0, height]`; any leading shape `[..., 4]`. */
 export function clipBoxesToImage<T extends tf.Tensor>(boxes: T, size: readonly [height: number, width: number]): T {
   const [height, width] = size;

@@ -3,70 +3,18 @@
  * box pooled from the level the FPN paper's heuristic (eq. 1) picks for its size.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Size2D } from "./anchor-utils.js";
 import { boxArea } from "./boxes.js";
-import { roundHalfToEven } from "../util/numerics.js";
+import { setupScales, type LevelMapper, type Size2D } from "./geometry.js";
 import { concatenatePerImage, multiLevelRoiAlign, type PoolingLevel, sizePair } from "./roi-align.js";
 
-/**
- * `_infer_scale`: a map's scale relative to the image, assumed to be `2 ** -k`:
- * `2 ** round(log2(mapSize / imageSize))`, decided by the height as in torchvision.
- */
-export function inferScale(featureSize: Size2D, originalSize: Size2D): number {
-  return 2 ** roundHalfToEven(Math.log2(Math.fround(featureSize[0] / originalSize[0])));
-}
-
-/**
- * FPN level of each box: `floor(canonicalLevel + log2(sqrt(area) / canonicalScale) + eps)`, clamped
- * to `[kMin, kMax]`, returned as an index from `kMin`. A 224x224 box goes to level 4 (stride 16).
- */
-export class LevelMapper {
-  constructor(
-    readonly kMin: number,
-    readonly kMax: number,
-    readonly canonicalScale = 224,
-    readonly canonicalLevel = 4,
-    readonly eps = 1e-6,
-  ) {}
-
-  /**
-   * The same rule for one box on the host (float32 `sqrt` and division, as torch computes them), for
-   * reports over a whole dataset; an index from `kMin`.
-   */
-  levelOfArea(area: number): number {
-    const log2 = Math.fround(Math.log2(Math.fround(Math.fround(Math.sqrt(Math.fround(area))) / this.canonicalScale)));
-    const level = Math.floor(Math.fround(Math.fround(log2 + this.canonicalLevel) + Math.fround(this.eps)));
-    return Math.min(this.kMax, Math.max(this.kMin, level)) - this.kMin;
-  }
-
-  /** `[K]` int32 level index for the boxes of all images, concatenated. */
-  levels(boxLists: readonly tf.Tensor2D[]): tf.Tensor1D {
-    return tf.tidy(() => {
-      const size = tf.sqrt(tf.concat(boxLists.map((boxes) => boxArea(boxes))));
-      const log2 = tf.div(tf.log(tf.div(size, this.canonicalScale)), Math.LN2);
-      const level = tf.floor(tf.add(tf.add(log2, this.canonicalLevel), this.eps));
-      return tf.sub(tf.clipByValue(level, this.kMin, this.kMax), this.kMin).cast("int32") as tf.Tensor1D;
-    });
-  }
-}
-
-/**
- * `_setup_scales`: each pooled map's scale against the largest image of the batch, and the level
- * range they span (`-log2` of the first and last scale).
- */
-export function setupScales(
-  featureSizes: readonly Size2D[],
-  imageShapes: readonly Size2D[],
-  canonicalScale = 224,
-  canonicalLevel = 4,
-): { scales: number[]; mapLevels: LevelMapper } {
-  if (imageShapes.length === 0) throw new Error("images list should not be empty");
-  const originalSize: Size2D = [Math.max(...imageShapes.map(([h]) => h)), Math.max(...imageShapes.map(([, w]) => w))];
-  const scales = featureSizes.map((size) => inferScale(size, originalSize));
-  const levelOf = (scale: number) => Math.trunc(-Math.log2(scale));
-  const [kMin, kMax] = [levelOf(scales[0]!), levelOf(scales[scales.length - 1]!)];
-  const mapLevels = new LevelMapper(kMin, kMax, canonicalScale, canonicalLevel);
-  return { scales, mapLevels };
+/** `LevelMapper` over tensors: `[K]` int32 level index for the boxes of all images, concatenated. */
+export function boxLevels(mapper: LevelMapper, boxLists: readonly tf.Tensor2D[]): tf.Tensor1D {
+  return tf.tidy(() => {
+    const size = tf.sqrt(tf.concat(boxLists.map((boxes) => boxArea(boxes))));
+    const log2 = tf.div(tf.log(tf.div(size, mapper.canonicalScale)), Math.LN2);
+    const level = tf.floor(tf.add(tf.add(log2, mapper.canonicalLevel), mapper.eps));
+    return tf.sub(tf.clipByValue(level, mapper.kMin, mapper.kMax), mapper.kMin).cast("int32") as tf.Tensor1D;
+  });
 }
 
 export interface MultiScaleRoIAlignOptions {
@@ -116,7 +64,7 @@ export class MultiScaleRoIAlign {
       this.canonicalLevel,
     );
     const boxCount = boxes.reduce((total, perImage) => total + perImage.shape[0], 0);
-    const levelIndex = maps.length === 1 ? (tf.zeros([boxCount], "int32") as tf.Tensor1D) : mapLevels.levels(boxes);
+    const levelIndex = maps.length === 1 ? (tf.zeros([boxCount], "int32") as tf.Tensor1D) : boxLevels(mapLevels, boxes);
     const levels = maps.map((map, level): PoolingLevel => ({ features: map, spatialScale: scales[level]! }));
     return { levels, levelIndex, mapper: mapLevels };
   }

@@ -19,7 +19,7 @@
  * Box coordinates get no gradient, as in torchvision (and the RoI heads detach proposals anyway).
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Size2D } from "./anchor-utils.js";
+import type { Size2D } from "./geometry.js";
 import { boxColumns } from "./boxes.js";
 
 export interface RoIAlignOptions {

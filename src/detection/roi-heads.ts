@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { hashKey } from "../lowering/initialisation.js";
-import type { Size2D } from "./anchor-utils.js";
+import type { Size2D } from "./geometry.js";
 import { BoxCoder, ROI_HEADS_BOX_CODER_WEIGHTS } from "./box-coder.js";
 import { batchedNms, boxIou, clipBoxesToImage, isLargeEnough } from "./boxes.js";
 import { smoothL1 } from "./losses.js";

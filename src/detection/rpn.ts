@@ -8,7 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
-import type { AnchorGenerator, Size2D } from "./anchor-utils.js";
+import type { AnchorGenerator } from "./anchor-utils.js";
+import type { Size2D } from "./geometry.js";
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from "./box-coder.js";
 import { batchedNms, boxIou, isLargeEnough } from "./boxes.js";
 import { smoothL1 } from "./losses.js";

@@ -12,8 +12,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import type { Box, RgbImage } from "../data/dataset.js";
 import type { ImageSize } from "../data/images.js";
-import { resizeBilinear, resizeBoxes, resizedSize, type FloatImage } from "../data/transforms.js";
-import type { Size2D } from "./anchor-utils.js";
+import { modelInputSize, resizeBilinear, resizeBoxes, type FloatImage } from "../data/transforms.js";
+import type { Size2D } from "./geometry.js";
 
 /** torchvision's `ImageList`: a padded batch `[N, H, W, 3]` and each image's size before padding. */
 export interface ImageList {
@@ -37,9 +37,7 @@ export class GeneralizedRCNNTransform {
 
   /** The size `image` is resized to. */
   resizedSize(image: ImageSize): ImageSize {
-    return this.input.kind === "exact"
-      ? { width: this.input.width, height: this.input.height }
-      : resizedSize(image, this.input.min, this.input.max);
+    return modelInputSize(this.input, image);
   }
 
   /** `resize`: the image as floats in [0, 1] at the model's size, and `boxes` scaled with it. */

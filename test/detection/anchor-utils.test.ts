@@ -1,6 +1,7 @@
 /** AnchorGenerator against torchvision's anchors: single map, four FPN levels, two image sizes each. */
 import { beforeAll, describe, expect, it } from "vitest";
-import { AnchorGenerator, type Size2D } from "../../src/detection/anchor-utils.js";
+import { AnchorGenerator } from "../../src/detection/anchor-utils.js";
+import type { Size2D } from "../../src/detection/geometry.js";
 import { golden, useBackend } from "./support.js";
 
 interface AnchorCase {

@@ -5,7 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AnchorGenerator, type Size2D } from "../../src/detection/anchor-utils.js";
+import { AnchorGenerator } from "../../src/detection/anchor-utils.js";
+import type { Size2D } from "../../src/detection/geometry.js";
 import { randomFromState } from "../../src/util/random.js";
 import { RegionProposalNetwork, RPNHead } from "../../src/detection/rpn.js";
 import { BACKENDS, expectClose, golden, nchwToNhwc, useBackend } from "./support.js";
