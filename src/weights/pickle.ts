@@ -192,9 +192,11 @@ function checkProtocol(m: PickleMachine): void {
   if (m.u8() > 5) m.fail("unsupported pickle protocol");
 }
 
+/** DICT: the key/value pairs above the MARK become a new dict (the MARK goes with them). */
 function dict(m: PickleMachine): void {
+  const items = m.popMark();
   m.push(new PyDict());
-  m.dictOnTop(m.popMark());
+  m.dictOnTop(items);
 }
 
 function setItem(m: PickleMachine): void {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/util/input-error.js";
+import { PyDict, unpickle } from "../../src/weights/pickle.js";
 import { encodeNpy } from "../../src/weights/npy.js";
 import { float32Values, int32Values, readStateDict, writeStateDict } from "../../src/weights/state-dict.js";
 import { fixture, readNpy } from "./support.js";
@@ -27,6 +28,14 @@ describe("PyTorch checkpoints", () => {
     const tensor = readStateDict(fixture("plain.pth")).get("plain")!;
     expect(tensor.shape).toEqual([2, 2]);
     expect([...float32Values(tensor)]).toEqual([1, 1, 1, 1]);
+  });
+
+  it("reads DICT as Python does: the pairs above the MARK, or an empty dict", () => {
+    const noGlobals = { resolveGlobal: () => { throw new Error("no globals here"); }, persistentLoad: () => { throw new Error("no storages here"); } };
+    // pickle.loads(b'\x80\x02(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00bK\x02d.') == {'a': 1, 'b': 2}
+    const pairs = Uint8Array.from([0x80, 2, 0x28, 0x58, 1, 0, 0, 0, 0x61, 0x4b, 1, 0x58, 1, 0, 0, 0, 0x62, 0x4b, 2, 0x64, 0x2e]);
+    expect(unpickle(pairs, "pairs.pkl", noGlobals)).toEqual(new PyDict([["a", 1], ["b", 2]]));
+    expect(unpickle(Uint8Array.from([0x80, 2, 0x28, 0x64, 0x2e]), "empty.pkl", noGlobals)).toEqual(new PyDict());
   });
 
   it("refuses a pickle that would call os.system, naming it, without running it", () => {
