@@ -3,17 +3,15 @@
  * of its own so that the peak RSS it reports is this run's alone, with the step's memory
  * attributed per phase. The job comes as JSON in argv[2]; the result goes to stdout as one JSON line.
  */
-import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../src/check/index.js";
-import type { RgbImage } from "../src/data/dataset.js";
-import type { Example } from "../src/data/transforms.js";
 import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
 import { selectBackend } from "../src/engine/backend.js";
 import { SGD } from "../src/train/optimizer.js";
 import { trainStep } from "../src/train/trainer.js";
 import { initialiseWeights } from "../src/weights/load-weights.js";
-import type { BenchInputs, DetcJob } from "./training.js";
+import { readBenchExamples } from "./bench-examples.js";
+import type { DetcJob } from "./training.js";
 
 /** Bytes per phase of a training step; see `bench/memory.ts` for what each means. */
 export interface MemoryProfile {
@@ -49,19 +47,8 @@ const model = buildFasterRCNN(spec);
 initialiseWeights(model, { specDir: ".", init: job.initialWeights });
 const weights = tensorBytes();
 
-const inputs = JSON.parse(readFileSync(job.inputs, "utf8")) as BenchInputs;
-const pixels = readFileSync(inputs.pixels);
-const imageBytes = inputs.size * inputs.size * 3;
-const images: RgbImage[] = inputs.boxes.map((_, i) => ({
-  width: inputs.size,
-  height: inputs.size,
-  data: new Uint8Array(pixels.buffer, pixels.byteOffset + i * imageBytes, imageBytes),
-}));
-const examples: Example[] = images.map((image, i) => {
-  const { image: resized, boxes } = model.transform.resize(image, inputs.boxes[i] ?? []);
-  return { sampleId: i, image: resized, boxes, labels: inputs.labels[i] ?? [], originalSize: image, flipped: false };
-});
-const imagesBytes = pixels.byteLength + examples.reduce((sum, e) => sum + e.image.data.byteLength, 0);
+const { examples, pixelBytes } = readBenchExamples(job.inputs, model.transform);
+const imagesBytes = pixelBytes + examples.reduce((sum, e) => sum + e.image.data.byteLength, 0);
 
 // Tensors alive when the forward pass returns, over those before it: what the tape keeps for the
 // backward pass (the losses are a few scalars).

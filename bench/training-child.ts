@@ -3,17 +3,15 @@
  * that the peak RSS it reports is this run's alone. The job comes as JSON in argv[2]; the result
  * goes to stdout as one JSON line.
  */
-import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { checkSource } from "../src/check/index.js";
-import type { RgbImage } from "../src/data/dataset.js";
-import type { Example } from "../src/data/transforms.js";
 import { buildFasterRCNN } from "../src/detection/faster-rcnn.js";
 import { selectBackend } from "../src/engine/backend.js";
 import { SGD } from "../src/train/optimizer.js";
 import { trainStep } from "../src/train/trainer.js";
 import { initialiseWeights } from "../src/weights/load-weights.js";
-import type { BenchInputs, DetcJob, RunResult } from "./training.js";
+import { readBenchExamples } from "./bench-examples.js";
+import type { DetcJob, RunResult } from "./training.js";
 
 const job = JSON.parse(process.argv[2]!) as DetcJob;
 const selection = await selectBackend(job.engine);
@@ -26,20 +24,7 @@ if (!detector) throw new Error("the benchmark's spec does not check");
 const { spec } = detector;
 const model = buildFasterRCNN(spec);
 const [weights] = initialiseWeights(model, { specDir: ".", init: job.initialWeights });
-const inputs = JSON.parse(readFileSync(job.inputs, "utf8")) as BenchInputs;
-const pixels = readFileSync(inputs.pixels);
-const imageBytes = inputs.size * inputs.size * 3;
-const images: RgbImage[] = inputs.boxes.map((_, i) => ({
-  width: inputs.size,
-  height: inputs.size,
-  data: new Uint8Array(pixels.buffer, pixels.byteOffset + i * imageBytes, imageBytes),
-}));
-// What the data pipeline hands `trainStep`: images resized by the model's transform (at the
-// input's own size, so only a conversion to floats), boxes with them; no flip.
-const examples: Example[] = images.map((image, i) => {
-  const { image: resized, boxes } = model.transform.resize(image, inputs.boxes[i]!);
-  return { sampleId: i, image: resized, boxes, labels: inputs.labels[i]!, originalSize: image, flipped: false };
-});
+const { images, examples } = readBenchExamples(job.inputs, model.transform);
 
 // Proposals per image of the last forward pass, to check both sides keep as many.
 let proposalsPerImage: number[] = [];
