@@ -48,12 +48,13 @@ export function layoutLayers(graph: DiagramGraph): DiagramLayout {
   const size = new Map(spine.map((n) => [n.id, textSize(text.get(n.id) ?? [], PADDING)]));
   const labels = shownLabels(graph, spine.map((n) => n.id));
   const stageRuns = runsOfStages(graph, spine.map((n) => n.id));
+  const clean = cleanCuts(graph, spine.map((n) => n.id));
 
   const tallest = Math.max(...[...size.values()].map((s) => s.height));
   const total = [...size.values()].reduce((sum, s) => sum + s.height + LABELLED_GAP, 0);
   let best: Arrangement | undefined;
   for (let height = tallest; ; height = Math.min(height * HEIGHT_STEP, total)) {
-    const arrangement = arrange(graph, packColumns(stageRuns, size, height), { size, text, labels, side });
+    const arrangement = arrange(graph, packColumns(stageRuns, size, clean, height), { size, text, labels, side });
     if (!best || misfit(arrangement) < misfit(best)) best = arrangement;
     if (height >= total) break;
   }
@@ -77,28 +78,70 @@ function runsOfStages(graph: DiagramGraph, spine: readonly string[]): string[][]
   return runs;
 }
 
-/** Whole stages into columns no taller than `height`; a stage taller than that alone is cut. */
-function packColumns(stageRuns: readonly (readonly string[])[], size: ReadonlyMap<string, Size>, height: number): string[][] {
-  const columns: string[][] = [[]];
-  let used = 0;
-  const place = (id: string) => {
-    const h = (size.get(id)?.height ?? 0) + GAP;
-    if (used > 0 && used + h > height) {
-      columns.push([]);
-      used = 0;
-    }
-    columns[columns.length - 1]!.push(id);
-    used += h;
-  };
+/**
+ * Where the spine can be cut between two columns without cutting a skip connection: before block
+ * i when no edge but the one from block i-1 reaches from above the cut to below it.
+ */
+function cleanCuts(graph: DiagramGraph, spine: readonly string[]): Set<string> {
+  const index = new Map(spine.map((id, i) => [id, i]));
+  const crossing = new Array<number>(spine.length + 1).fill(0);
+  for (const edge of graph.edges) {
+    const [from, to] = [index.get(edge.from), index.get(edge.to)];
+    if (from === undefined || to === undefined || to === from + 1) continue;
+    crossing[from + 1]!++;
+    crossing[to]!--;
+  }
+  const clean = new Set<string>();
+  let open = 0;
+  spine.forEach((id, i) => {
+    open += crossing[i]!;
+    if (open === 0) clean.add(id);
+  });
+  return clean;
+}
+
+/**
+ * Whole stages into columns no taller than `height`. A stage taller than that alone is cut into
+ * as many columns as it needs, of even heights, at the clean cut nearest each even share.
+ */
+function packColumns(stageRuns: readonly (readonly string[])[], size: ReadonlyMap<string, Size>, clean: ReadonlySet<string>, height: number): string[][] {
+  const blockHeight = (id: string) => (size.get(id)?.height ?? 0) + GAP;
+  const columns: string[][] = [];
+  let used = Infinity;
   for (const run of stageRuns) {
-    const runHeight = run.reduce((sum, id) => sum + (size.get(id)?.height ?? 0) + GAP, 0);
-    if (used > 0 && used + runHeight > height) {
-      columns.push([]);
-      used = 0;
+    const runHeight = run.reduce((sum, id) => sum + blockHeight(id), 0);
+    if (used + runHeight <= height) {
+      columns[columns.length - 1]!.push(...run);
+      used += runHeight;
+      continue;
     }
-    run.forEach(place);
+    const parts = Math.ceil(runHeight / height);
+    const starts = new Set(evenCuts(run, blockHeight, clean, parts));
+    run.forEach((id, i) => {
+      if (i === 0 || starts.has(i)) columns.push([]);
+      columns[columns.length - 1]!.push(id);
+    });
+    used = run.slice(Math.max(0, ...starts)).reduce((sum, id) => sum + blockHeight(id), 0);
   }
   return columns;
+}
+
+/** Indices where the run's parts 2…n start: the clean cut (else any cut) nearest each even share of its height. */
+function evenCuts(run: readonly string[], blockHeight: (id: string) => number, clean: ReadonlySet<string>, parts: number): number[] {
+  const top: number[] = [];
+  run.reduce((sum, id, i) => ((top[i] = sum), sum + blockHeight(id)), 0);
+  const total = run.reduce((sum, id) => sum + blockHeight(id), 0);
+  const candidates = run.map((_, i) => i).filter((i) => i > 0 && clean.has(run[i]!));
+  const cuts: number[] = [];
+  for (let part = 1; part < parts; part++) {
+    const share = (total * part) / parts;
+    const near = (pool: readonly number[]) => pool.reduce<number | undefined>((best, i) => (best === undefined || Math.abs(top[i]! - share) < Math.abs(top[best]! - share) ? i : best), undefined);
+    // A clean cut more than half a share away would leave a lopsided column: cut a skip instead.
+    const cleanCut = near(candidates.filter((i) => i > (cuts[cuts.length - 1] ?? 0)));
+    const cut = cleanCut !== undefined && Math.abs(top[cleanCut]! - share) <= total / parts / 2 ? cleanCut : near(run.map((_, i) => i).filter((i) => i > (cuts[cuts.length - 1] ?? 0)));
+    if (cut !== undefined) cuts.push(cut);
+  }
+  return cuts;
 }
 
 /**
