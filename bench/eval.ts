@@ -5,8 +5,9 @@
  * --annotations --detections --json`), their ratios, and a check that the 12 numbers agree.
  *
  * pycocotools is installed (pip, 2.0.11) into a virtual environment over /usr/bin/python3's own
- * packages (numpy) in the temp folder, once. `npx tsx bench/eval.ts [--runs N]` after `npm run
- * build`, or as part of `npm run bench`.
+ * packages (numpy) in the temp folder, once. `npx tsx bench/eval.ts [--runs N] [--cli PATH]` after
+ * `npm run build`, or as part of `npm run bench`; `--cli` times another build of detc (`npx tsx
+ * src/build.ts OUTDIR --no-types` in another checkout) to compare versions.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -70,11 +71,11 @@ const seconds = (values: readonly number[]) => `${median(values).toFixed(2)} s`;
 const megabytes = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 const ratio = (value: number) => `**${value.toFixed(3)}×**`;
 
-export function benchEval(options: { runs?: number } = {}): string[] {
+export function benchEval(options: { runs?: number; cli?: string } = {}): string[] {
   const runs = options.runs ?? 3;
   if (!hasGnuTime()) return ["skipped: GNU time (/usr/bin/time) is not installed"];
-  const detcCli = join(root, "dist/detc.js");
-  if (!existsSync(detcCli)) throw new Error("dist/detc.js is missing: run `npm run build` first");
+  const detcCli = options.cli ?? join(root, "dist/detc.js");
+  if (!existsSync(detcCli)) throw new Error(`${detcCli} is missing: run \`npm run build\` first`);
   const python = pycocotoolsPython();
   const dir = mkdtempSync(join(tmpdir(), "detc-eval-bench-"));
   try {
@@ -113,7 +114,7 @@ export function benchEval(options: { runs?: number } = {}): string[] {
       "| | wall time | CPU time | peak RSS |",
       "|---|---|---|---|",
       row("pycocotools 2.0.11", measured.pycocotools),
-      row("detc eval", measured.detc),
+      row(options.cli ? `detc eval (${options.cli})` : "detc eval", measured.detc),
       "",
       `detc/pycocotools: time ${ratio(timeRatio)} (goal ≤ ${GOALS.time.toFixed(2)}, i.e. ${(1 / timeRatio).toFixed(1)}× faster), ` +
         `peak RSS ${ratio(memoryRatio)} (goal ≤ ${GOALS.memory.toFixed(2)})`,
@@ -130,6 +131,6 @@ export function benchEval(options: { runs?: number } = {}): string[] {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { runs: { type: "string" } } });
-  console.log(benchEval({ runs: values.runs === undefined ? undefined : Number(values.runs) }).join("\n"));
+  const { values } = parseArgs({ options: { runs: { type: "string" }, cli: { type: "string" } } });
+  console.log(benchEval({ runs: values.runs === undefined ? undefined : Number(values.runs), cli: values.cli }).join("\n"));
 }

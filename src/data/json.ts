@@ -34,13 +34,13 @@ function malformed(text: string, file: string): never {
   throw new DatasetError(file, undefined, "malformed JSON");
 }
 
-const [QUOTE, BACKSLASH, COMMA] = [0x22, 0x5c, 0x2c];
-const OPENING = new Set([0x5b, 0x7b]); // [ {
-const CLOSING = new Set([0x5d, 0x7d]); // ] }
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const [QUOTE, BACKSLASH, COMMA, SPACE] = [0x22, 0x5c, 0x2c, 0x20];
+const [OPEN_ARRAY, CLOSE_ARRAY, OPEN_OBJECT, CLOSE_OBJECT] = [0x5b, 0x5d, 0x7b, 0x7d];
+// JSON's whitespace: space, tab, newline, carriage return.
+const isWhitespace = (char: number) => char <= SPACE && (char === SPACE || char === 0x09 || char === 0x0a || char === 0x0d);
 
 function skipWhitespace(text: string, at: number): number {
-  while (WHITESPACE.has(text.charCodeAt(at))) at++;
+  while (isWhitespace(text.charCodeAt(at))) at++;
   return at;
 }
 
@@ -52,12 +52,12 @@ function endOfValue(text: string, at: number): number {
     if (char === QUOTE) {
       for (i++; i < text.length && text.charCodeAt(i) !== QUOTE; i++) if (text.charCodeAt(i) === BACKSLASH) i++;
       if (depth === 0) return i + 1;
-    } else if (OPENING.has(char)) {
+    } else if (char === OPEN_ARRAY || char === OPEN_OBJECT) {
       depth++;
-    } else if (CLOSING.has(char)) {
+    } else if (char === CLOSE_ARRAY || char === CLOSE_OBJECT) {
       if (depth === 0) return i;
       if (--depth === 0) return i + 1;
-    } else if (depth === 0 && (char === COMMA || WHITESPACE.has(char))) {
+    } else if (depth === 0 && (char === COMMA || isWhitespace(char))) {
       return i;
     }
   }

@@ -180,13 +180,15 @@ function groupByCategoryAndImage(count: number, categoryIndex: Int32Array, image
 /**
  * COCOeval.evalImgs of one category at the largest maxDet: the images that have ground truth or
  * detections of it, in Params.imgIds order, each with its detections by score, cut to
- * maxDets[-1]. Flags of area range a, IoU threshold t and kept detection j sit at
+ * maxDets[-1] and laid end to end. Flags of area range a, IoU threshold t and detection j sit at
  * (a × T + t) × stride + j.
  */
 interface CategoryEvaluation {
-  /** Where each image's detections start in dtScores, then where the last image's end. */
-  readonly imageStarts: readonly number[];
+  /** Detections laid end to end. */
+  readonly count: number;
   readonly dtScores: Float64Array;
+  /** A detection's place among its image's, by score: 0 for the best. */
+  readonly dtRank: Uint8Array;
   /**
    * dtMatches ≠ 0: matched to ground truth whose id is not 0. pycocotools stores the matched id,
    * so a match to id 0 reads as unmatched there, and here.
@@ -208,11 +210,11 @@ interface ImageObjects {
 
 type Groups = ReturnType<typeof groupByCategoryAndImage>;
 
-/** End of the run of `order` from `from` (before `to`) whose objects are on image `imageIndex`. */
-function runEnd(order: Int32Array, imageIndexOf: Int32Array, from: number, to: number, imageIndex: number): number {
+/** The run of `order[from, to)` whose objects are on image `imageIndex`, which starts at `from`. */
+function imageRun(order: Int32Array, imageIndexOf: Int32Array, from: number, to: number, imageIndex: number): Int32Array {
   let end = from;
   while (end < to && imageIndexOf[order[end] ?? 0] === imageIndex) end++;
-  return end;
+  return order.subarray(from, end);
 }
 
 /** COCOeval.evaluate for category k: computeIoU and evaluateImg on every image with ground truth or detections of it. */
@@ -221,8 +223,9 @@ function evaluate(cocoGt: CocoGroundTruthColumns, gts: Groups, cocoDt: CocoResul
   let [g, d] = [gts.start[k] ?? 0, dts.start[k] ?? 0];
   const stride = dtEnd - d;
   const evaluation = {
-    imageStarts: [0],
+    count: 0,
     dtScores: new Float64Array(stride),
+    dtRank: new Uint8Array(stride),
     dtMatched: new Uint8Array(A * T * stride),
     dtIgnore: new Uint8Array(A * T * stride),
     stride,
@@ -233,19 +236,22 @@ function evaluate(cocoGt: CocoGroundTruthColumns, gts: Groups, cocoDt: CocoResul
       g < gtEnd ? (cocoGt.imageIndex[gts.order[g] ?? 0] ?? 0) : Infinity,
       d < dtEnd ? (cocoDt.imageIndex[dts.order[d] ?? 0] ?? 0) : Infinity,
     );
-    const gt = gts.order.subarray(g, (g = runEnd(gts.order, cocoGt.imageIndex, g, gtEnd, imageIndex)));
+    const gt = imageRun(gts.order, cocoGt.imageIndex, g, gtEnd, imageIndex);
+    const detections = imageRun(dts.order, cocoDt.imageIndex, d, dtEnd, imageIndex);
+    g += gt.length;
+    d += detections.length;
     // np.argsort(-score, kind="mergesort") cut to the largest maxDet: a stable sort, ties in input order.
-    const dt = dts.order
-      .subarray(d, (d = runEnd(dts.order, cocoDt.imageIndex, d, dtEnd, imageIndex)))
-      .sort((p, q) => (cocoDt.score[q] ?? 0) - (cocoDt.score[p] ?? 0) || p - q)
-      .subarray(0, LARGEST_MAX_DET);
-    const offset = evaluation.imageStarts.at(-1) ?? 0;
-    dt.forEach((n, j) => (evaluation.dtScores[offset + j] = cocoDt.score[n] ?? 0));
+    const dt = detections.sort((p, q) => (cocoDt.score[q] ?? 0) - (cocoDt.score[p] ?? 0) || p - q).subarray(0, LARGEST_MAX_DET);
+    const offset = evaluation.count;
+    dt.forEach((n, rank) => {
+      evaluation.dtScores[offset + rank] = cocoDt.score[n] ?? 0;
+      evaluation.dtRank[offset + rank] = rank;
+    });
     const image = { gt, dt, ious: computeIoU(cocoGt, gt, cocoDt, dt) };
     AREA_LABELS.forEach((label, a) => {
       evaluation.npig[a]! += evaluateImg(cocoGt, cocoDt, image, AREA_RANGES[label], evaluation, a * T * stride + offset);
     });
-    evaluation.imageStarts.push(offset + dt.length);
+    evaluation.count += dt.length;
   }
   return evaluation;
 }
@@ -283,18 +289,29 @@ function computeIoU(cocoGt: CocoGroundTruthColumns, gt: Int32Array, cocoDt: Coco
 function evaluateImg(
   cocoGt: CocoGroundTruthColumns,
   cocoDt: CocoResults,
-  { gt, dt, ious }: ImageObjects,
+  { gt: gtUnsorted, dt, ious }: ImageObjects,
   [areaMin, areaMax]: readonly [number, number],
   { dtMatched, dtIgnore, stride }: CategoryEvaluation,
   at: number,
 ): number {
   const outsideArea = (area: number) => area < areaMin || area > areaMax;
-  const [G, D] = [gt.length, dt.length];
+  const [G, D] = [gtUnsorted.length, dt.length];
+  const ignoredAt = (i: number) => {
+    const n = gtUnsorted[i] ?? 0;
+    return cocoGt.iscrowd[n] === 1 || outsideArea(cocoGt.area[n] ?? 0);
+  };
   // Ignored ground truth last (a stable sort), so a detection prefers a regular match.
-  const ignored = (gind: number) => cocoGt.iscrowd[gt[gind] ?? 0] === 1 || outsideArea(cocoGt.area[gt[gind] ?? 0] ?? 0);
-  const gtind = Int32Array.from({ length: G }, (_, i) => i).sort((i, j) => Number(ignored(i)) - Number(ignored(j)) || i - j);
-  const gtIg = Uint8Array.from(gtind, (i) => Number(ignored(i)));
-  const iscrowd = Uint8Array.from(gtind, (i) => cocoGt.iscrowd[gt[i] ?? 0] ?? 0);
+  const gtind = new Int32Array(G);
+  const gtIg = new Uint8Array(G);
+  let npig = 0;
+  for (let i = 0; i < G; i++) if (!ignoredAt(i)) gtind[npig++] = i;
+  for (let i = 0, gind = npig; i < G; i++) {
+    if (!ignoredAt(i)) continue;
+    gtind[gind] = i;
+    gtIg[gind++] = 1;
+  }
+  const gt = gtind.map((i) => gtUnsorted[i] ?? 0);
+  const iscrowd = gt.map((n) => cocoGt.iscrowd[n] ?? 0);
   const gtm = new Uint8Array(T * G);
   IOU_THRESHOLDS.forEach((t, tind) => {
     for (let dind = 0; dind < D; dind++) {
@@ -315,16 +332,16 @@ function evaluateImg(
       if (m === -1) continue;
       const flag = at + tind * stride + dind;
       dtIgnore[flag] = gtIg[m] ?? 0;
-      dtMatched[flag] = cocoGt.id[gt[gtind[m] ?? 0] ?? 0] === 0 ? 0 : 1;
+      dtMatched[flag] = cocoGt.id[gt[m] ?? 0] === 0 ? 0 : 1;
       gtm[tind * G + m] = 1;
     }
   });
   // Unmatched detections outside the area range are not counted against it.
   dt.forEach((n, dind) => {
     if (!outsideArea((cocoDt.bbox[4 * n + 2] ?? 0) * (cocoDt.bbox[4 * n + 3] ?? 0))) return;
-    for (let tind = 0; tind < T; tind++) if (!dtMatched[at + tind * stride + dind]) dtIgnore[at + tind * stride + dind] = 1;
+    for (let flag = at + dind; flag < at + T * stride; flag += stride) if (!dtMatched[flag]) dtIgnore[flag] = 1;
   });
-  return gtIg.reduce((count, flag) => count + (flag ? 0 : 1), 0);
+  return npig;
 }
 
 /** np.searchsorted(sorted, value, side="left") */
@@ -348,18 +365,15 @@ function layout(K: number) {
 }
 
 /** COCOeval.accumulate for category k: its precision and recall in every setting that has ground truth. */
-function accumulate({ imageStarts, dtScores, dtMatched, dtIgnore, stride, npig }: CategoryEvaluation, k: number, precision: Float64Array, recall: Float64Array, K: number) {
+function accumulate(evaluation: CategoryEvaluation, k: number, precision: Float64Array, recall: Float64Array, K: number) {
+  const { count, dtScores, dtRank, dtMatched, dtIgnore, stride, npig } = evaluation;
   const { precisionAt, recallAt } = layout(K);
-  const [rcBuffer, prBuffer] = [new Float64Array(stride), new Float64Array(stride)];
+  // np.argsort(-dtScores, kind="mergesort") of all the category's detections in image order; each
+  // maxDet's order is this one without the detections ranked maxDet or lower in their image.
+  const byScore = Int32Array.from({ length: count }, (_, j) => j).sort((p, q) => (dtScores[q] ?? 0) - (dtScores[p] ?? 0) || p - q);
+  const [rcBuffer, prBuffer] = [new Float64Array(count), new Float64Array(count)];
   MAX_DETS.forEach((maxDet, m) => {
-    // np.concatenate of each image's first maxDet detections, in image order…
-    const selected: number[] = [];
-    for (let e = 0; e + 1 < imageStarts.length; e++) {
-      const [start, end] = [imageStarts[e] ?? 0, imageStarts[e + 1] ?? 0];
-      for (let j = start; j < Math.min(end, start + maxDet); j++) selected.push(j);
-    }
-    // …ordered by a stable sort on score (np.argsort(-dtScores, kind="mergesort")).
-    const inds = Int32Array.from(selected).sort((p, q) => (dtScores[q] ?? 0) - (dtScores[p] ?? 0) || p - q);
+    const inds = maxDet === LARGEST_MAX_DET ? byScore : byScore.filter((j) => (dtRank[j] ?? 0) < maxDet);
     const nd = inds.length;
     const [rc, pr] = [rcBuffer.subarray(0, nd), prBuffer.subarray(0, nd)];
     for (let a = 0; a < A; a++) {
@@ -368,14 +382,15 @@ function accumulate({ imageStarts, dtScores, dtMatched, dtIgnore, stride, npig }
       for (let t = 0; t < T; t++) {
         const flags = (a * T + t) * stride;
         let [tp, fp] = [0, 0];
-        inds.forEach((i, q) => {
-          if (!dtIgnore[flags + i]) {
-            if (dtMatched[flags + i]) tp++;
+        for (let q = 0; q < nd; q++) {
+          const i = flags + (inds[q] ?? 0);
+          if (!dtIgnore[i]) {
+            if (dtMatched[i]) tp++;
             else fp++;
           }
           rc[q] = tp / gtCount;
           pr[q] = tp / (fp + tp + EPS);
-        });
+        }
         recall[recallAt(t, k, a, m)] = nd ? (rc[nd - 1] ?? 0) : 0;
         // Precision envelope: each point takes the best precision at any higher recall.
         for (let i = nd - 1; i > 0; i--) if ((pr[i] ?? 0) > (pr[i - 1] ?? 0)) pr[i - 1] = pr[i] ?? 0;
