@@ -3,7 +3,8 @@
  * 3:1 either way, every edge made of horizontal and vertical pieces that pass through no block but
  * the two they join — DenseNet's dense connections and ResNet-152's 512 layers included.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkSource } from "../src/check/index.js";
@@ -12,6 +13,7 @@ import type { Box } from "../src/diagram/layout.js";
 import { zooDetectors } from "./support/zoo-detectors.js";
 
 const root = join(import.meta.dirname, "..");
+const GRAPHVIZ = "/usr/bin/dot";
 const examples = readdirSync(join(root, "examples"))
   .filter((f) => f.endsWith(".det"))
   .map((f): [string, string] => [f, readFileSync(join(root, "examples", f), "utf8")]);
@@ -53,6 +55,19 @@ describe("the layers view of every zoo network and example", () => {
       const [from, to] = [boxes.get(edge.from)!, boxes.get(edge.to)!];
       const onBorder = ([x, y]: Point, b: Box) => x >= b.x - 0.5 && x <= b.x + b.width + 0.5 && y >= b.y - 0.5 && y <= b.y + b.height + 0.5;
       expect(onBorder(points[0]!, from) && onBorder(points[points.length - 1]!, to), edge.id).toBe(true);
+    }
+  });
+
+  // Graphviz draws the DOT file: the same columns, each from the top (its own routing, and its own
+  // placement of parallel branches: GoogLeNet's inception branches side by side come out 6:1).
+  it.skipIf(!existsSync(GRAPHVIZ))("the examples' DOT layers views, laid out by Graphviz, are at most 3:1", async () => {
+    for (const [name, source] of examples) {
+      const result = checkSource(source);
+      const dot = (await renderDiagram(diagramGraph(result.analyses[0]!, result.diagnostics, "layers"), "dot")) as string;
+      expect(dot).toContain("constraint=false");
+      const svg = execFileSync(GRAPHVIZ, ["-Tsvg"], { input: dot, encoding: "utf8" });
+      const [, width, height] = svg.match(/<svg width="(\d+)pt" height="(\d+)pt"/)!.map(Number);
+      expect(Math.max(width!, height!) / Math.min(width!, height!), name).toBeLessThanOrEqual(3);
     }
   });
 

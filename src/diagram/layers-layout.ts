@@ -34,6 +34,8 @@ type Size = { readonly width: number; readonly height: number };
 type Route = "down" | "lane" | "over";
 
 interface Arrangement {
+  /** The spine's blocks, column by column. */
+  readonly columns: readonly (readonly string[])[];
   readonly nodes: readonly PlacedNode[];
   readonly edges: readonly PlacedEdge[];
   readonly width: number;
@@ -41,6 +43,15 @@ interface Arrangement {
 }
 
 export function layoutLayers(graph: DiagramGraph): DiagramLayout {
+  const { nodes, edges } = bestArrangement(graph);
+  return shiftedRight(graph, nodes, edges);
+}
+
+/** The backbone's blocks in the columns the layers view draws (DOT's layers view keeps them too). */
+export const layerColumns = (graph: DiagramGraph): readonly (readonly string[])[] => bestArrangement(graph).columns;
+
+/** The arrangement whose picture comes nearest {@link ASPECT}, over column heights from one block to all. */
+function bestArrangement(graph: DiagramGraph): Arrangement {
   const spine = graph.nodes.filter((n) => n.part === "input" || n.part === "backbone");
   const onSpine = new Set(spine.map((n) => n.id));
   const side = layoutStages({ ...graph, nodes: graph.nodes.filter((n) => !onSpine.has(n.id)), edges: graph.edges.filter((e) => !onSpine.has(e.from) && !onSpine.has(e.to)) });
@@ -56,9 +67,8 @@ export function layoutLayers(graph: DiagramGraph): DiagramLayout {
   for (let height = tallest; ; height = Math.min(height * HEIGHT_STEP, total)) {
     const arrangement = arrange(graph, packColumns(stageRuns, size, clean, height), { size, text, labels, side });
     if (!best || misfit(arrangement) < misfit(best)) best = arrangement;
-    if (height >= total) break;
+    if (height >= total) return best;
   }
-  return shiftedRight(graph, best!.nodes, best!.edges);
 }
 
 const misfit = ({ width, height }: Arrangement) => Math.abs(Math.log(width / Math.max(height, 1) / ASPECT));
@@ -256,7 +266,7 @@ function arrange(graph: DiagramGraph, columns: readonly (readonly string[])[], {
       ...(e.label && { label: { ...e.label, x: e.label.x + sideLeft, y: e.label.y + top } }),
     })),
   ];
-  return { nodes, edges, width: sideLeft + side.width, height: top + Math.max(side.height, ...columnHeight) };
+  return { columns, nodes, edges, width: sideLeft + side.width, height: top + Math.max(side.height, ...columnHeight) };
 }
 
 /**
