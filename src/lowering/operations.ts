@@ -4,6 +4,7 @@ import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
 import { patchMergingPad, relativePositionBias, shiftedWindowAttention } from "./attention.js";
 import { conv2d } from "./convolution.js";
+import { add } from "./lean-backward.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
 import { batchNorm, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "./pooling.js";
@@ -96,13 +97,13 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       const rows = value.tensor.reshape([-1, op.inFeatures]) as tf.Tensor2D;
       let y: tf.Tensor = tf.matMul(rows, state("weight") as tf.Tensor2D);
       const bias = state("bias");
-      if (bias) y = tf.add(y, bias);
+      if (bias) y = add(y, bias);
       return { tensor: y.reshape([...shape.slice(0, -1), op.outFeatures]), axes: value.axes };
     }
     case "add":
     case "mul": {
       const { a, b, axes } = broadcastTogether(x, inputs[1]!);
-      return { tensor: op.kind === "add" ? tf.add(a, b) : tf.mul(a, b), axes };
+      return { tensor: op.kind === "add" ? add(a, b) : tf.mul(a, b), axes };
     }
     case "concat": {
       // Every input in the first one's layout, joined along the physical axis holding `dim`.
