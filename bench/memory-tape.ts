@@ -8,7 +8,7 @@
  * in the total; per row, "saved" counts every tensor the row's ops save, and "alone" only those no
  * op outside the row saves too: what the row's ops would free if they saved nothing.
  *
- *     npx tsx bench/memory-tape.ts [--only mobilenet_v3_large_fpn] [--size 512]
+ *     npx tsx bench/memory-tape.ts [--only mobilenet_v3_large_fpn] [--size 512] [--recompute]
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -160,7 +160,8 @@ async function profileTape(configName: string, size: number, extraSource: string
   }
 }
 
-const { values } = parseArgs({ options: { only: { type: "string" }, size: { type: "string" } } });
+const { values } = parseArgs({ options: { only: { type: "string" }, size: { type: "string" }, recompute: { type: "boolean" } } });
 await selectBackend("tensorflow");
+const extra = values.recompute ? "\ntrain recompute_stages true\n" : "";
 for (const name of values.only?.split(",") ?? ["mobilenet_v3_large_fpn"])
-  console.log([...(await profileTape(name, Number(values.size ?? 512), "")), ""].join("\n"));
+  console.log([...(await profileTape(name, Number(values.size ?? 512), extra)), ""].join("\n"));

@@ -18,6 +18,8 @@ export interface StepContext {
   variable(key: string): tf.Variable;
   /** Whether the batch-norm step normalises by batch statistics (and updates its running ones). */
   batchStatistics(node: GraphNode): boolean;
+  /** False while a stage's forward pass is computed again for its backward pass. */
+  readonly updatesRunningStatistics: boolean;
   /** The batch norm (using running statistics) this conv computes too, if it is folded into it. */
   foldedNorm(conv: GraphNode): GraphNode | undefined;
   /** Whether this batch norm is computed by the conv before it. */
@@ -64,7 +66,7 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
     }
     case "batch_norm": {
       if (context.isFolded(node)) return x; // computed by the conv before it
-      const y = batchNorm(channelsLast(x), batchNormState(state), normEps(node, context), op.momentum, context.batchStatistics(node));
+      const y = batchNorm(channelsLast(x), batchNormState(state), normEps(node, context), op.momentum, context.batchStatistics(node), context.updatesRunningStatistics);
       return { tensor: y, axes: CHANNELS_LAST };
     }
     case "layer_norm": {

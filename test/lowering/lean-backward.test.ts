@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../src/engine/backend.js";
 import { roiAlign } from "../../src/detection/roi-align.js";
 import { add, gelu, hardSigmoid, hardSwish, leanOp, pad, silu } from "../../src/lowering/lean-backward.js";
-import { variableGrads } from "../../src/train/gradients.js";
+import { variableGrads } from "../../src/engine/gradients.js";
 
 beforeAll(async () => {
   await selectBackend("auto");
