@@ -18,7 +18,7 @@
  *
  * With `--recompute`, detc also runs each configuration with `train recompute_stages true`.
  *
- *     npx tsx bench/memory.ts [--only resnet50,quickstart] [--sizes 512,800] [--engines tensorflow,wasm] [--steps N] [--batch N] [--recompute]
+ *     npx tsx bench/memory.ts [--only resnet50,quickstart] [--sizes 512,800] [--engines tensorflow,wasm] [--steps N] [--batch N] [--recompute] [--no-torchvision]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -51,6 +51,8 @@ export interface MemoryBenchOptions {
   readonly steps?: number;
   /** Overrides the configurations' `train batch_size` (not the quick start's). */
   readonly batchSize?: number;
+  /** Measure torchvision too (default); without, the detc rows only (e.g. checking what fits WASM's heap). */
+  readonly torchvision?: boolean;
   /** Also run detc with `train recompute_stages true`. */
   readonly recompute?: boolean;
   readonly onProgress?: (message: string) => void;
@@ -122,8 +124,11 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
         const { lr, warmup_factor } = detector.spec.settings.train;
         const job = { inputs, initialWeights, lr: (lr as number) * (warmup_factor as number), warmupSteps, steps, inferenceRuns: 0, threads };
         const label = `${config.name} ${height} px`;
-        progress(`${label}: torchvision…`);
-        const torchvision = await measure<TorchvisionResult>(PYTHON, [join(root, "bench/torchvision_training.py"), JSON.stringify({ ...job, moduleDir })], threads);
+        let torchvision: Outcome<TorchvisionResult> | undefined;
+        if (options.torchvision !== false) {
+          progress(`${label}: torchvision…`);
+          torchvision = await measure<TorchvisionResult>(PYTHON, [join(root, "bench/torchvision_training.py"), JSON.stringify({ ...job, moduleDir })], threads);
+        }
         const runs = engines.flatMap((engine) => (options.recompute ? [false, true] : [false]).map((recompute) => ({ engine, recompute })));
         for (const { engine, recompute } of runs) {
           const variant = recompute ? `${engine}, recompute_stages` : engine;
@@ -133,16 +138,18 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
           const detcJob: DetcJob = { ...job, engine, source: recompute ? `${source}\ntrain recompute_stages true\n` : source };
           const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, ["--import", "tsx", join(root, "bench/memory-child.ts"), JSON.stringify(detcJob)], threads, extraEnv);
           const head = `| ${config.name} | ${height} | ${batchSize} | ${variant}`;
-          if ("error" in torchvision || "error" in detc) {
-            const why = "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";
+          if ((torchvision && "error" in torchvision) || "error" in detc) {
+            const why = torchvision && "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";
             comparison.push(`${head} | ${why} | | | | | |`);
+            progress(comparison.at(-1) ?? "");
             continue;
           }
-          const tv = torchvision.result;
+          const tv = torchvision?.result;
           const d = detc.result;
-          const row =
-            `${head} | ${gib(tv.maxRssKb * 1024)} | ${gib(d.maxRssKb * 1024)} | ${ratio(d.maxRssKb / tv.maxRssKb)} | ` +
-            `${ms(tv.trainMs)} | ${ms(d.trainMs)} | ${ratio(median(d.trainMs) / median(tv.trainMs))} |`;
+          const row = tv
+            ? `${head} | ${gib(tv.maxRssKb * 1024)} | ${gib(d.maxRssKb * 1024)} | ${ratio(d.maxRssKb / tv.maxRssKb)} | ` +
+              `${ms(tv.trainMs)} | ${ms(d.trainMs)} | ${ratio(median(d.trainMs) / median(tv.trainMs))} |`
+            : `${head} | — | ${gib(d.maxRssKb * 1024)} | — | — | ${ms(d.trainMs)} | — |`;
           comparison.push(row);
           profile.push(profileRow(`${label}, ${variant}`, d));
           // A long run's rows as they come, should it be stopped before the end.
@@ -179,6 +186,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       steps: { type: "string" },
       batch: { type: "string" },
       recompute: { type: "boolean" },
+      "no-torchvision": { type: "boolean" },
     },
   });
   const engines = values.engines?.split(",");
@@ -190,6 +198,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     engines: engines as BenchEngine[] | undefined,
     steps: values.steps === undefined ? undefined : Number(values.steps),
     recompute: values.recompute,
+    torchvision: !values["no-torchvision"],
     batchSize: values.batch === undefined ? undefined : Number(values.batch),
   });
   console.log(lines.join("\n"));
