@@ -227,7 +227,7 @@ function stageRuns(plan: readonly GraphNode[], stages: readonly Stage[], start: 
   return runs;
 }
 
-/** Slices of one packed tensor, keeping nothing for the backward pass (tfjs's `Slice` keeps the whole). */
+/** Slices of one packed tensor, shaped, keeping nothing for the backward pass (tfjs's `Slice` keeps the whole). */
 function unpack(packed: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
   let offset = 0;
   return shapes.map((shape) => {
@@ -235,9 +235,9 @@ function unpack(packed: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
     const begin = offset;
     offset += size;
     return leanOp<[tf.Tensor]>(
-      ([whole]) => tf.slice(whole, begin, size),
-      (dy) => [tf.pad(dy, [[begin, packed.size - begin - size]])],
-    )(packed).reshape(shape);
+      ([whole]) => tf.reshape(tf.slice(whole, begin, size), shape),
+      (dy) => [tf.pad(tf.reshape(dy, [-1]), [[begin, packed.size - begin - size]])],
+    )(packed);
   });
 }
 
