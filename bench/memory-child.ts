@@ -32,6 +32,8 @@ export interface MemoryResult {
   readonly allFinite: boolean;
   readonly maxRssKb: number;
   readonly profile: MemoryProfile;
+  /** On WASM: the size its heap grew to (it never shrinks), of the 4 GB wasm32 addresses. */
+  readonly wasmHeapBytes?: number;
 }
 
 const job = JSON.parse(process.argv[2] ?? "{}") as DetcJob;
@@ -84,11 +86,16 @@ for (let step = 0; step < job.warmupSteps + job.steps; step++) {
 const { peakBytes } = await tf.profile(() => trainStep(model, sgd, trainable, examples, job.lr));
 const optimizerState = [...sgd.buffers.values()].reduce((sum, v) => sum + v.size * 4, 0);
 
+function wasmHeap(): number | undefined {
+  return (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.length;
+}
+
 const result: MemoryResult = {
   engine: engineDetail,
   trainMs,
   allFinite,
   maxRssKb: process.resourceUsage().maxRSS,
+  ...(wasmHeap() !== undefined && { wasmHeapBytes: wasmHeap() }),
   profile: {
     engineRss,
     weights,

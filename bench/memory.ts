@@ -16,7 +16,9 @@
  * Each side runs in a fresh child (bench/memory-child.ts, bench/torchvision_training.py), so the
  * max RSS each reports is its own; both train the same images from the same weights.
  *
- *     npx tsx bench/memory.ts [--only resnet50,quickstart] [--sizes 512,800] [--engines tensorflow,wasm] [--steps N]
+ * With `--recompute`, detc also runs each configuration with `train recompute_stages true`.
+ *
+ *     npx tsx bench/memory.ts [--only resnet50,quickstart] [--sizes 512,800] [--engines tensorflow,wasm] [--steps N] [--batch N] [--recompute] [--no-torchvision]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -47,6 +49,12 @@ export interface MemoryBenchOptions {
   readonly sizes?: readonly number[];
   readonly engines?: readonly BenchEngine[];
   readonly steps?: number;
+  /** Overrides the configurations' `train batch_size` (not the quick start's). */
+  readonly batchSize?: number;
+  /** Measure torchvision too (default); without, the detc rows only (e.g. checking what fits WASM's heap). */
+  readonly torchvision?: boolean;
+  /** Also run detc with `train recompute_stages true`. */
+  readonly recompute?: boolean;
   readonly onProgress?: (message: string) => void;
 }
 
@@ -99,7 +107,8 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
   for (const config of configs)
     for (const size of config.input === undefined ? [undefined] : sizes) {
       const original = readFileSync(join(root, config.file), "utf8");
-      const source = size === undefined ? original : `${original}\ninput ${size}\n`;
+      const batchLine = options.batchSize === undefined ? "" : `train batch_size ${options.batchSize}\n`;
+      const source = size === undefined ? original : `${original}\ninput ${size}\n${batchLine}`;
       const detector = checkSource(source).detectors[0];
       if (!detector) throw new Error(`${config.file} does not check${size ? ` with \`input ${size}\`` : ""}`);
       const { height } = detector.input;
@@ -115,30 +124,38 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
         const { lr, warmup_factor } = detector.spec.settings.train;
         const job = { inputs, initialWeights, lr: (lr as number) * (warmup_factor as number), warmupSteps, steps, inferenceRuns: 0, threads };
         const label = `${config.name} ${height} px`;
-        progress(`${label}: torchvision…`);
-        const torchvision = await measure<TorchvisionResult>(PYTHON, [join(root, "bench/torchvision_training.py"), JSON.stringify({ ...job, moduleDir })], threads);
-        for (const engine of engines) {
-          progress(`${label}: detc on ${engine}…`);
+        let torchvision: Outcome<TorchvisionResult> | undefined;
+        if (options.torchvision !== false) {
+          progress(`${label}: torchvision…`);
+          torchvision = await measure<TorchvisionResult>(PYTHON, [join(root, "bench/torchvision_training.py"), JSON.stringify({ ...job, moduleDir })], threads);
+        }
+        const runs = engines.flatMap((engine) => (options.recompute ? [false, true] : [false]).map((recompute) => ({ engine, recompute })));
+        for (const { engine, recompute } of runs) {
+          const variant = recompute ? `${engine}, recompute_stages` : engine;
+          progress(`${label}: detc on ${variant}…`);
           const extraEnv = engine === "tensorflow" ? (ENGINE_ENV[config.name] ?? {}) : {};
           if (Object.keys(extraEnv).length) notes.push(`${label}, ${engine}: run with ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(" ")}`);
-          const detcJob: DetcJob = { ...job, engine, source };
+          const detcJob: DetcJob = { ...job, engine, source: recompute ? `${source}\ntrain recompute_stages true\n` : source };
           const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, ["--import", "tsx", join(root, "bench/memory-child.ts"), JSON.stringify(detcJob)], threads, extraEnv);
-          const head = `| ${config.name} | ${height} | ${batchSize} | ${engine}`;
-          if ("error" in torchvision || "error" in detc) {
-            const why = "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";
+          const head = `| ${config.name} | ${height} | ${batchSize} | ${variant}`;
+          if ((torchvision && "error" in torchvision) || "error" in detc) {
+            const why = torchvision && "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";
             comparison.push(`${head} | ${why} | | | | | |`);
+            progress(comparison.at(-1) ?? "");
             continue;
           }
-          const tv = torchvision.result;
+          const tv = torchvision?.result;
           const d = detc.result;
-          const row =
-            `${head} | ${gib(tv.maxRssKb * 1024)} | ${gib(d.maxRssKb * 1024)} | ${ratio(d.maxRssKb / tv.maxRssKb)} | ` +
-            `${ms(tv.trainMs)} | ${ms(d.trainMs)} | ${ratio(median(d.trainMs) / median(tv.trainMs))} |`;
+          const row = tv
+            ? `${head} | ${gib(tv.maxRssKb * 1024)} | ${gib(d.maxRssKb * 1024)} | ${ratio(d.maxRssKb / tv.maxRssKb)} | ` +
+              `${ms(tv.trainMs)} | ${ms(d.trainMs)} | ${ratio(median(d.trainMs) / median(tv.trainMs))} |`
+            : `${head} | — | ${gib(d.maxRssKb * 1024)} | — | — | ${ms(d.trainMs)} | — |`;
           comparison.push(row);
-          profile.push(profileRow(`${label}, ${engine}`, d));
+          profile.push(profileRow(`${label}, ${variant}`, d));
           // A long run's rows as they come, should it be stopped before the end.
           progress(`${row}\n${profile.at(-1) ?? ""}`);
-          if (!d.allFinite) notes.push(`${label}, ${engine}: a loss was not finite`);
+          if (!d.allFinite) notes.push(`${label}, ${variant}: a loss was not finite`);
+          if (d.wasmHeapBytes !== undefined) notes.push(`${label}, ${variant}: WASM heap grew to ${gib(d.wasmHeapBytes)} of 4 GiB`);
         }
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -161,7 +178,17 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { only: { type: "string" }, sizes: { type: "string" }, engines: { type: "string" }, steps: { type: "string" } } });
+  const { values } = parseArgs({
+    options: {
+      only: { type: "string" },
+      sizes: { type: "string" },
+      engines: { type: "string" },
+      steps: { type: "string" },
+      batch: { type: "string" },
+      recompute: { type: "boolean" },
+      "no-torchvision": { type: "boolean" },
+    },
+  });
   const engines = values.engines?.split(",");
   const wrong = engines?.filter((e) => !(BENCH_ENGINES as readonly string[]).includes(e)) ?? [];
   if (wrong.length) throw new Error(`unknown engine ${wrong.join(", ")}; known: ${BENCH_ENGINES.join(", ")}`);
@@ -170,6 +197,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     sizes: values.sizes?.split(",").map(Number),
     engines: engines as BenchEngine[] | undefined,
     steps: values.steps === undefined ? undefined : Number(values.steps),
+    recompute: values.recompute,
+    torchvision: !values["no-torchvision"],
+    batchSize: values.batch === undefined ? undefined : Number(values.batch),
   });
   console.log(lines.join("\n"));
 }

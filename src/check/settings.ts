@@ -140,6 +140,10 @@ const train = (read: Read) => ({
   lr_gamma: read("lr_gamma", number(0.1, "learning-rate decay factor", probability)),
   flip: read("flip", number(0.5, "probability of a horizontal flip", probability)),
   frozen_batch_norm: read("frozen_batch_norm", boolean(true, "freeze BatchNorm statistics and affine parameters")),
+  recompute_stages: read(
+    "recompute_stages",
+    boolean(false, "keep only each trainable backbone stage's input for the backward pass and recompute the rest there (less memory, slower steps)"),
+  ),
   checkpoint_every: read("checkpoint_every", integer(500, "steps between checkpoints", positive)),
   seed: read("seed", integer(0, "random seed for initialisation, sampling and augmentation", { min: 0 })),
 });

@@ -226,6 +226,7 @@ export function buildFasterRCNN(spec: DetectorSpec, options: FasterRCNNOptions =
     taps,
     trainableStages: trainableStages(spec, graph, taps),
     frozenBatchNorm: train.frozen_batch_norm,
+    recomputeStages: train.recompute_stages,
     ...(spec.backbone.batchNormEps !== undefined && { batchNormEps: spec.backbone.batchNormEps }),
     seed,
     namePrefix: `${namePrefix}backbone.body.`,

@@ -10,6 +10,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
+import { add } from "../lowering/lean-backward.js";
 import { POOL_LEVEL } from "../util/torchvision.js";
 
 export class FeaturePyramidNetwork {
@@ -45,7 +46,7 @@ export class FeaturePyramidNetwork {
 
   private conv(module: string, x: tf.Tensor4D): tf.Tensor4D {
     const weight = this.variables.get(`${module}.weight`) as tf.Variable<tf.Rank.R4>;
-    return tf.add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!);
+    return add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!) as tf.Tensor4D;
   }
 
   /**
@@ -68,7 +69,7 @@ export class FeaturePyramidNetwork {
         // tfjs does without align corners or half-pixel centres; the ratio here is a power of two, so
         // torch's float32 ratio gives the same pixels.
         const topDown = tf.image.resizeNearestNeighbor(lastInner, [lateral.shape[1], lateral.shape[2]]);
-        lastInner = tf.add(lateral, topDown);
+        lastInner = add(lateral, topDown) as tf.Tensor4D;
         results.unshift(this.conv(`layer_blocks.${i}.0`, lastInner));
       }
       if (this.extraMaxPool) results.push(tf.maxPool(results[last]!, 1, 2, "valid"));

@@ -21,6 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Size2D } from "./geometry.js";
 import { boxColumns } from "./boxes.js";
+import { leanOp } from "../lowering/lean-backward.js";
 
 export interface RoIAlignOptions {
   /** `(height, width)` of each pooled box, or one number for both. */
@@ -285,7 +286,31 @@ function poolGroup(
     insideMap(y, box.mapHeight).reshape([-1, rows, 1, 1]),
     insideMap(x, box.mapWidth).reshape([-1, 1, columns, 1]),
   );
-  return tf.avgPool(tf.mul(samples, contributes) as tf.Tensor4D, [gridY, gridX], [gridY, gridX], "valid");
+  return maskedAveragePool(samples, contributes as tf.Tensor4D, [gridY, gridX]);
+}
+
+/**
+ * `avgPool(samples · mask)` over `grid`-sized cells, keeping only the mask (`[K, rows, columns, 1]`)
+ * for the backward pass: tfjs's multiply keeps the samples and its average pool their product, two
+ * tensors of `grid` times the pooled output's size. The cells tile the samples exactly, so each
+ * sample's gradient is its cell's `dy` over the cell's size, times the mask. The mask comes from
+ * box coordinates through `step` and has a zero gradient, as in the composite.
+ */
+function maskedAveragePool(samples: tf.Tensor4D, mask: tf.Tensor4D, [gridY, gridX]: Size2D): tf.Tensor4D {
+  const [boxes, rows, columns, channels] = samples.shape;
+  const [outputHeight, outputWidth] = [rows / gridY, columns / gridX];
+  const pool = leanOp<[tf.Tensor4D, tf.Tensor4D]>(
+    ([values, weights], save) => {
+      save([weights]);
+      return tf.avgPool(tf.mul(values, weights) as tf.Tensor4D, [gridY, gridX], [gridY, gridX], "valid");
+    },
+    (dy, [weights]) => {
+      const perCell = tf.div(dy, gridY * gridX).reshape([boxes, outputHeight, 1, outputWidth, 1, channels]);
+      const cellWeights = weights!.reshape([boxes, outputHeight, gridY, outputWidth, gridX, 1]);
+      return [tf.mul(perCell, cellWeights).reshape([boxes, rows, columns, channels]), tf.zerosLike(weights!)];
+    },
+  );
+  return pool(samples, mask) as tf.Tensor4D;
 }
 
 /** torchvision's `_pair`: one number means a square. */

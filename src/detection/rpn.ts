@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { denseConv2d } from "../lowering/convolution.js";
 import { hashKey } from "../lowering/initialisation.js";
+import { add } from "../lowering/lean-backward.js";
 import type { AnchorGenerator } from "./anchor-utils.js";
 import type { Size2D } from "./geometry.js";
 import { BoxCoder, RPN_BOX_CODER_WEIGHTS } from "./box-coder.js";
@@ -57,7 +58,7 @@ export class RPNHead {
 
   private conv(module: string, x: tf.Tensor4D): tf.Tensor4D {
     const weight = this.variables.get(`${module}.weight`) as tf.Variable<tf.Rank.R4>;
-    return tf.add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!);
+    return add(denseConv2d(x, weight, [1, 1], "same", [1, 1]), this.variables.get(`${module}.bias`)!) as tf.Tensor4D;
   }
 
   /**

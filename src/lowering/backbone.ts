@@ -10,13 +10,17 @@
  * FrozenBatchNorm2d (running statistics, weight and bias not trained), as torchvision's
  * detection backbones use; otherwise a batch norm in a trainable stage normalises by batch
  * statistics while training and updates its running ones.
+ * With `recomputeStages`, each trainable stage keeps only its input for the backward pass, which
+ * runs its forward pass again (activation checkpointing, `torch.utils.checkpoint` per stage).
  * Dropout and stochastic depth are identities: the zoo does not record their probabilities.
  */
 import * as tf from "@tensorflow/tfjs";
 import { findBackbone } from "../zoo/index.js";
 import { ancestors, stateEntries, type BackboneGraph, type GraphNode, type StateEntry } from "../zoo/graph.js";
 import { stages as stagesOf, type Stage } from "../zoo/stages.js";
+import { gradientsOf } from "../engine/gradients.js";
 import { initialValue } from "./initialisation.js";
+import { leanOp } from "./lean-backward.js";
 import { shapeInOurLayout, weightConverter, weightLayouts, type WeightConverter } from "./layouts.js";
 import { CHANNELS_LAST, identityAxes, tensorIn, type LaidOut } from "./logical-layout.js";
 import { lowerStep, type StepContext } from "./operations.js";
@@ -35,6 +39,11 @@ export interface LoweringOptions {
   readonly batchNormEps?: number;
   /** Seeds the random initial values. */
   readonly seed: number;
+  /**
+   * While training, keep only each trainable stage's input for the backward pass and compute the
+   * stage's forward pass again there (the spec's `train recompute_stages`); default false.
+   */
+  readonly recomputeStages?: boolean;
   /**
    * Prepended to each variable's name in tfjs's registry, which must be unique across live
    * variables: two backbones alive at once need different prefixes (e.g. `backbone.body.`).
@@ -148,14 +157,16 @@ interface PlanRun {
   readonly context: StepContext;
 }
 
+/** Forgets value `name`, and disposes its tensor unless another value shares it or it is not ours. */
+function release(run: PlanRun, values: Map<string, LaidOut>, name: string): void {
+  const tensor = values.get(name)!.tensor;
+  values.delete(name);
+  const shared = [...values.values()].some((v) => v.tensor === tensor);
+  if (!shared && tensor !== run.images && !(tensor instanceof tf.Variable)) tensor.dispose();
+}
+
 /** Steps [from, to) of the plan, each value released after its last reader. */
 function runSteps(run: PlanRun, from: number, to: number, values: Map<string, LaidOut>): void {
-  const release = (name: string) => {
-    const tensor = values.get(name)!.tensor;
-    values.delete(name);
-    const shared = [...values.values()].some((v) => v.tensor === tensor);
-    if (!shared && tensor !== run.images && !(tensor instanceof tf.Variable)) tensor.dispose();
-  };
   for (let i = from; i < to; i++) {
     const node = run.plan[i]!;
     const inputs = node.inputs.map((input) => values.get(input)!);
@@ -164,7 +175,7 @@ function runSteps(run: PlanRun, from: number, to: number, values: Map<string, La
       return { tensor, axes: [...axes] };
     });
     values.set(node.name, value);
-    for (const input of new Set(node.inputs)) if (run.lastUse.get(input) === i) release(input);
+    for (const input of new Set(node.inputs)) if (run.lastUse.get(input) === i) release(run, values, input);
   }
 }
 
@@ -196,6 +207,84 @@ function runOffTape(run: PlanRun, frozenPrefix: number): Map<string, LaidOut> {
   return unpacked;
 }
 
+/** Consecutive steps [from, to) of the plan, all of one stage (`stage`) or of none. */
+interface StepRun {
+  readonly from: number;
+  to: number;
+  readonly stage: number | undefined;
+}
+
+/** The plan's steps from `start` in runs of one stage each: the units whose forward pass is recomputed. */
+function stageRuns(plan: readonly GraphNode[], stages: readonly Stage[], start: number): StepRun[] {
+  const stageOf = new Map(stages.flatMap((stage, i) => stage.nodes.map((node) => [node, i] as const)));
+  const runs: StepRun[] = [];
+  for (let i = start; i < plan.length; i++) {
+    const stage = stageOf.get(plan[i]?.name ?? "");
+    const last = runs.at(-1);
+    if (last && stage === last.stage) last.to = i + 1;
+    else runs.push({ from: i, to: i + 1, stage });
+  }
+  return runs;
+}
+
+/** Slices of one packed tensor, shaped, keeping nothing for the backward pass (tfjs's `Slice` keeps the whole). */
+function unpack(packed: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const size = shape.reduce((product, n) => product * n, 1);
+    const begin = offset;
+    offset += size;
+    return leanOp<[tf.Tensor]>(
+      ([whole]) => tf.reshape(tf.slice(whole, begin, size), shape),
+      (dy) => [tf.pad(tf.reshape(dy, [-1]), [[begin, packed.size - begin - size]])],
+    )(packed);
+  });
+}
+
+/**
+ * Steps [from, to) (one stage) as one custom-gradient op that keeps only the values it reads (and
+ * reads the stage's trainable variables, to which it gives gradients): its backward pass runs the
+ * steps again on the tape and backpropagates through them. Running statistics move once, in the
+ * first pass. The stage's outputs (the values read after it) are packed into the op's one output.
+ */
+function runRecomputed(run: PlanRun, from: number, to: number, values: Map<string, LaidOut>): void {
+  const steps = run.plan.slice(from, to);
+  const produced = new Set(steps.map((step) => step.name));
+  const inputNames = [...new Set(steps.flatMap((step) => step.inputs))].filter((name) => !produced.has(name));
+  const outputNames = steps.map((step) => step.name).filter((name) => (run.lastUse.get(name) ?? -1) >= to);
+  const variables = [...new Set(steps.flatMap((step) => step.state.map((entry) => run.context.variable(entry.key))))].filter((v) => v.trainable);
+  const inputs = inputNames.map((name) => values.get(name)!);
+  // The inputs stay the caller's: released after the stage, not inside it.
+  const lastUse = new Map([...run.lastUse, ...inputNames.map((name) => [name, Infinity] as const)]);
+  let axes: (readonly number[])[] = [];
+  let shapes: number[][] = [];
+  const forward = (tensors: readonly tf.Tensor[], context: StepContext): tf.Tensor => {
+    const local = new Map(inputNames.map((name, i) => [name, { tensor: tensors[i]!, axes: inputs[i]!.axes }]));
+    runSteps({ ...run, lastUse, context }, from, to, local);
+    const outputs = outputNames.map((name) => local.get(name)!);
+    axes = outputs.map((output) => output.axes);
+    shapes = outputs.map((output) => output.tensor.shape);
+    return tf.concat(outputs.map((output) => tf.reshape(output.tensor, [-1])));
+  };
+  const needsGradient = inputs.map((input) => input.tensor !== run.images);
+  const stage = leanOp<tf.Tensor[]>(
+    (tensors, save) => {
+      save(tensors.slice(0, inputs.length));
+      return forward(tensors.slice(0, inputs.length), run.context);
+    },
+    (dy, saved) => {
+      const xs = [...saved.filter((_, i) => needsGradient[i]), ...variables];
+      const grads = gradientsOf(() => forward(saved, { ...run.context, updatesRunningStatistics: false }), xs, dy);
+      let next = 0;
+      return [...saved.map((input, i) => (needsGradient[i] ? grads[next++]! : tf.zerosLike(input))), ...grads.slice(next)];
+    },
+  );
+  const packed = stage(...inputs.map((input) => input.tensor), ...variables);
+  unpack(packed, shapes).forEach((tensor, i) => values.set(outputNames[i]!, { tensor, axes: axes[i]! }));
+  packed.dispose();
+  for (const name of inputNames) if ((run.lastUse.get(name) ?? Infinity) < to) release(run, values, name);
+}
+
 export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): LoweredBackbone {
   const taps = [...options.taps];
   const plan = ancestors(graph, taps);
@@ -224,6 +313,7 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
       batchNormEps: options.batchNormEps,
       variable: (key) => variables.get(key)!,
       batchStatistics,
+      updatesRunningStatistics: true,
       foldedNorm: (conv) => {
         const norm = foldable.get(conv.name);
         return norm && !batchStatistics(norm) ? norm : undefined;
@@ -234,12 +324,17 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
     // Peak memory is what is live at once: each step's temporaries go with its own tidy, and each
     // value goes after its last reader, unless another live value shares its tensor (identities
     // and permutes do) or it is not ours (the images, a variable). Tensors that backpropagation
-    // needs are kept by tfjs's tape regardless, except in the frozen stages (see `runOffTape`).
+    // needs are kept by tfjs's tape regardless, except in the frozen stages (see `runOffTape`) and
+    // in recomputed ones (`runRecomputed`).
     return tf.tidy(() => {
       const values = new Map<string, LaidOut>();
       const start = training ? frozenPrefix : 0;
       if (start > 0) for (const [name, value] of runOffTape(run, frozenPrefix)) values.set(name, value);
-      runSteps(run, start, plan.length, values);
+      if (!training || !options.recomputeStages) runSteps(run, start, plan.length, values);
+      else
+        for (const { from, to, stage } of stageRuns(plan, stages, start))
+          if (stage === undefined) runSteps(run, from, to, values);
+          else runRecomputed(run, from, to, values);
       return taps.map((tap) => output(values.get(tap)!));
     });
   }

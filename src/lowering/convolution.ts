@@ -12,6 +12,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Operation } from "../zoo/graph.js";
 import { isDepthwise } from "./layouts.js";
+import { add, pad } from "./lean-backward.js";
 
 type Conv2dOp = Extract<Operation, { kind: "conv2d" }>;
 
@@ -28,7 +29,7 @@ function padded(op: Conv2dOp, x: tf.Tensor4D): { input: tf.Tensor4D; pad: "same"
   if (ph === 0 && pw === 0) return { input: x, pad: "valid" };
   const halfSpan = (axis: 0 | 1) => ((op.kernel[axis] - 1) * op.dilation[axis]) / 2;
   if (op.stride[0] === 1 && op.stride[1] === 1 && ph === halfSpan(0) && pw === halfSpan(1)) return { input: x, pad: "same" };
-  return { input: tf.pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), pad: "valid" };
+  return { input: pad(x, [[0, 0], [ph, ph], [pw, pw], [0, 0]]), pad: "valid" };
 }
 
 /**
@@ -55,7 +56,7 @@ function everyStride(x: tf.Tensor4D, [strideH, strideW]: readonly [number, numbe
   const [n, h, w, c] = x.shape;
   const outH = Math.floor((h - 1) / strideH) + 1;
   const outW = Math.floor((w - 1) / strideW) + 1;
-  const whole = tf.pad(x, [[0, 0], [0, outH * strideH - h], [0, outW * strideW - w], [0, 0]]);
+  const whole = pad(x, [[0, 0], [0, outH * strideH - h], [0, outW * strideW - w], [0, 0]]);
   return whole
     .reshape([n, outH, strideH, outW, strideW, c])
     .slice([0, 0, 0, 0, 0, 0], [n, outH, 1, outW, 1, c])
@@ -153,5 +154,5 @@ export function conv2d(op: Conv2dOp, x: tf.Tensor4D, weight: tf.Tensor4D, convBi
     const [n, h, w] = products.shape;
     y = tf.sum(products.reshape([n, h, w, op.groups, inPerGroup, outPerGroup]), 4).reshape([n, h, w, op.outChannels]);
   }
-  return bias && !fused ? tf.add(y, bias) : y;
+  return bias && !fused ? (add(y, bias) as tf.Tensor4D) : y;
 }

@@ -16,7 +16,8 @@ export interface BatchNormState {
  * With `batchStatistics` (a trainable BN in training mode) it normalises by the batch's mean and
  * biased variance, in one fused op (`engine/ops/batch-norm.ts`), and, as torch does, moves the
  * running statistics towards them (`momentum` is the weight of the new value; the running variance
- * takes the unbiased estimate). Otherwise it uses the
+ * takes the unbiased estimate), unless `updateRunningStatistics` is false (a forward pass computed
+ * again for the backward pass, which must not count twice). Otherwise it uses the
  * running statistics, which is also FrozenBatchNorm2d's computation; freezing is the variables'
  * `trainable` flag.
  */
@@ -26,9 +27,11 @@ export function batchNorm(
   eps: number,
   momentum: number,
   batchStatistics: boolean,
+  updateRunningStatistics: boolean,
 ): tf.Tensor {
   if (batchStatistics) {
     const { y, mean, variance } = batchNormTraining(x, state.weight, state.bias, eps);
+    if (!updateRunningStatistics) return y;
     state.runningMean.assign(tf.add(tf.mul(state.runningMean, 1 - momentum), tf.mul(mean, momentum)));
     state.runningVar.assign(tf.add(tf.mul(state.runningVar, 1 - momentum), tf.mul(variance, momentum)));
     state.numBatchesTracked.assign(tf.add(state.numBatchesTracked, tf.scalar(1, "int32")));

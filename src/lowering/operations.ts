@@ -4,6 +4,7 @@ import type { GraphNode, StateEntry } from "../zoo/graph.js";
 import { activations } from "./activations.js";
 import { patchMergingPad, relativePositionBias, shiftedWindowAttention } from "./attention.js";
 import { conv2d } from "./convolution.js";
+import { add } from "./lean-backward.js";
 import { broadcastTogether, CHANNELS_LAST, identityAxes, permuted, physicalAxis, tensorIn, type LaidOut } from "./logical-layout.js";
 import { batchNorm, layerNorm, runningAffine, type BatchNormState } from "./normalisation.js";
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from "./pooling.js";
@@ -17,6 +18,8 @@ export interface StepContext {
   variable(key: string): tf.Variable;
   /** Whether the batch-norm step normalises by batch statistics (and updates its running ones). */
   batchStatistics(node: GraphNode): boolean;
+  /** False while a stage's forward pass is computed again for its backward pass. */
+  readonly updatesRunningStatistics: boolean;
   /** The batch norm (using running statistics) this conv computes too, if it is folded into it. */
   foldedNorm(conv: GraphNode): GraphNode | undefined;
   /** Whether this batch norm is computed by the conv before it. */
@@ -63,7 +66,7 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
     }
     case "batch_norm": {
       if (context.isFolded(node)) return x; // computed by the conv before it
-      const y = batchNorm(channelsLast(x), batchNormState(state), normEps(node, context), op.momentum, context.batchStatistics(node));
+      const y = batchNorm(channelsLast(x), batchNormState(state), normEps(node, context), op.momentum, context.batchStatistics(node), context.updatesRunningStatistics);
       return { tensor: y, axes: CHANNELS_LAST };
     }
     case "layer_norm": {
@@ -96,13 +99,13 @@ export function lowerStep(node: GraphNode, inputs: readonly LaidOut[], context: 
       const rows = value.tensor.reshape([-1, op.inFeatures]) as tf.Tensor2D;
       let y: tf.Tensor = tf.matMul(rows, state("weight") as tf.Tensor2D);
       const bias = state("bias");
-      if (bias) y = tf.add(y, bias);
+      if (bias) y = add(y, bias);
       return { tensor: y.reshape([...shape.slice(0, -1), op.outFeatures]), axes: value.axes };
     }
     case "add":
     case "mul": {
       const { a, b, axes } = broadcastTogether(x, inputs[1]!);
-      return { tensor: op.kind === "add" ? tf.add(a, b) : tf.mul(a, b), axes };
+      return { tensor: op.kind === "add" ? add(a, b) : tf.mul(a, b), axes };
     }
     case "concat": {
       // Every input in the first one's layout, joined along the physical axis holding `dim`.

@@ -23,7 +23,7 @@ import { readCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { CheckpointError, restoreVariables } from "./restore-variables.js";
 import type { SpecDatasets } from "./datasets.js";
 import { evaluateModel, type EvaluationResult } from "./evaluate.js";
-import { variableGrads } from "./gradients.js";
+import { variableGrads } from "../engine/gradients.js";
 import { MetricsLog } from "./metrics-log.js";
 import { SGD } from "./optimizer.js";
 import type { RunFolder } from "./run-folder.js";

@@ -7,8 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 import { hasKernel, nativeKernel } from "./native.js";
 
 export const ACTIVATION_KERNELS: readonly tf.KernelConfig[] = [
-  nativeKernel("ReluGrad", ["dy", "x"]),
-  nativeKernel("Relu6Grad", ["dy", "x"]),
+  // TensorFlow's "features" input: the activation's input or, as here, its output; either works.
+  nativeKernel("ReluGrad", ["dy", "y"]),
+  nativeKernel("Relu6Grad", ["dy", "y"]),
   nativeKernel("SigmoidGrad", ["y", "dy"]),
 ];
 
@@ -35,11 +36,14 @@ function activationGradient(
   };
 }
 
+// ReLU and ReLU6 keep their output, not their input (tfjs's choice): the output decides the same
+// mask (y > 0 where x > 0; 0 < y < 6 where 0 < x < 6), and the op after keeps it anyway, so the
+// tape holds one tensor where it held two. TensorFlow's `ReluGrad` / `Relu6Grad` accept either.
 export const ACTIVATION_GRADIENTS: readonly tf.GradConfig[] = [
-  activationGradient("Relu", "ReluGrad", false, (dy, x) => tf.mul(dy, tf.cast(tf.step(x), "float32"))),
+  activationGradient("Relu", "ReluGrad", true, (dy, y) => tf.mul(dy, tf.cast(tf.step(y), "float32"))),
   // torch's (and TensorFlow's) derivative: 1 on (0, 6), 0 at both ends.
-  activationGradient("Relu6", "Relu6Grad", false, (dy, x) =>
-    tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(x, 0), tf.less(x, 6)), "float32")),
+  activationGradient("Relu6", "Relu6Grad", true, (dy, y) =>
+    tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), "float32")),
   ),
   activationGradient("Sigmoid", "SigmoidGrad", true, (dy, y) => tf.mul(dy, tf.mul(y, tf.sub(1, y)))),
 ];

@@ -34,7 +34,7 @@ export function batchNormTraining(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tens
   const [y, mean, variance] = tf
     .engine()
     .runKernel(FORWARD, { x: nhwc, scale: weight, offset: bias, mean: none, variance: none }, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  return { y: y!.reshape(x.shape), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
+  return { y: nhwc === x ? y! : y!.reshape(x.shape), mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
 }
 
 const nativeAttrs = (binding: NativeBinding, attrs: tf.NamedAttrMap): NativeAttr[] => [

@@ -1,4 +1,4 @@
-/** The backward pass that frees as it goes (src/train/gradients.ts) against tfjs's own. */
+/** The backward pass that frees as it goes (src/engine/gradients.ts) against tfjs's own. */
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
@@ -6,7 +6,7 @@ import { buildFasterRCNN, type FasterRCNN } from "../../src/detection/faster-rcn
 import { randomFromState } from "../../src/util/random.js";
 import type { FloatImage } from "../../src/data/transforms.js";
 import { selectBackend } from "../../src/engine/backend.js";
-import { variableGrads } from "../../src/train/gradients.js";
+import { variableGrads } from "../../src/engine/gradients.js";
 import { tinyDetectorSource } from "../support/tiny-detector.js";
 
 let model: FasterRCNN;

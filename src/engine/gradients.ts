@@ -60,10 +60,13 @@ function nodesFromXsToY(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: 
     .map((node) => ({ node, inputs: Object.keys(node.inputs).filter((name) => fromXs.has(node.inputs[name]?.id ?? -1)) }));
 }
 
-/** Walks `path` backwards from `y`, freeing as it goes; returns the gradients of the `xs` that `y` depends on, by tensor id. */
-function backpropagate(path: ReturnType<typeof nodesFromXsToY>, xs: readonly tf.Tensor[], y: tf.Tensor): Map<number, tf.Tensor> {
+/**
+ * Walks `path` backwards from `y` (whose gradient is `dy`), freeing as it goes; returns the gradients
+ * of the `xs` that `y` depends on, by tensor id.
+ */
+function backpropagate(path: ReturnType<typeof nodesFromXsToY>, xs: readonly tf.Tensor[], y: tf.Tensor, dy: tf.Tensor): Map<number, tf.Tensor> {
   const keep = new Set(xs.map((x) => x.id));
-  const gradients = new Map<number, tf.Tensor>([[y.id, tf.onesLike(y)]]);
+  const gradients = new Map<number, tf.Tensor>([[y.id, dy]]);
   for (let i = path.length - 1; i >= 0; i--) {
     const step = path[i];
     if (step === undefined) continue;
@@ -99,18 +102,12 @@ function backpropagate(path: ReturnType<typeof nodesFromXsToY>, xs: readonly tf.
   return gradients;
 }
 
-/**
- * `tf.variableGrads(f, variables)`: the value of `f` (a scalar) and the gradient of it for each
- * trainable variable it depends on, by variable name. Same contract and numbers as tfjs's; lower
- * peak memory.
- */
-export function variableGrads(f: () => tf.Scalar, variables: readonly tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
-  const trainable = variables.filter((variable) => variable.trainable);
-  if (trainable.length === 0) throw new Error(`variableGrads() expects at least one trainable variable, but none of the ${variables.length} is`);
+/** Runs `f` on a fresh tape; returns its value and the tape, or frees the tape if `f` throws. */
+function recordTape<T extends tf.Tensor>(f: () => T): { value: T; tape: TapeNode[] } {
   const tfEngine = engine();
-  if (tfEngine.state.gradientDepth !== 0) throw new Error("variableGrads() does not nest inside another gradient computation");
+  if (tfEngine.state.gradientDepth !== 0) throw new Error("detc's gradients do not nest inside another gradient computation");
   tfEngine.startTape();
-  let value: tf.Scalar;
+  let value: T;
   try {
     value = tfEngine.tidy("forward", f);
   } catch (error) {
@@ -122,24 +119,61 @@ export function variableGrads(f: () => tf.Scalar, variables: readonly tf.Variabl
   }
   const tape = tfEngine.state.activeTape ?? [];
   tfEngine.state.activeTape = null;
-  if (value.rank !== 0) throw new Error(`The f passed in variableGrads(f) must return a scalar, but it returned a rank-${value.rank} tensor`);
-  const path = nodesFromXsToY(tape, trainable, value);
+  return { value, tape };
+}
+
+/** The gradients of `y` (seeded with `dy`) for `xs`, by tensor id, the tape freed as it goes and at the end. */
+function walkTape(tape: readonly TapeNode[], xs: readonly tf.Tensor[], y: tf.Tensor, dy: () => tf.Tensor): Map<number, tf.Tensor> {
+  const path = nodesFromXsToY(tape, xs, y);
   const onPath = new Set(path.map((step) => step.node.id));
   disposeSaved(tape.filter((node) => !onPath.has(node.id)));
-  let grads: tf.NamedTensorMap;
   try {
-    grads = tfEngine.tidy("backward", () => {
-      const byId = backpropagate(path, trainable, value);
-      const named: tf.NamedTensorMap = {};
-      for (const variable of trainable) {
-        const gradient = byId.get(variable.id);
-        if (gradient !== undefined) named[variable.name] = gradient;
-      }
-      return named;
-    });
+    return backpropagate(path, xs, y, dy());
   } finally {
     disposeSaved(path.map((step) => step.node));
   }
+}
+
+/**
+ * The gradient of `f()` for each of `xs`, given `dy`, the gradient of some loss for `f()`'s value:
+ * a vector-Jacobian product, as `tf.grads` computes it, with the same freeing as `variableGrads`.
+ * A tensor of `xs` that `f` does not depend on gets a zero gradient. For custom gradients that
+ * recompute their forward pass.
+ */
+export function gradientsOf(f: () => tf.Tensor, xs: readonly tf.Tensor[], dy: tf.Tensor): tf.Tensor[] {
+  const { value, tape } = recordTape(f);
+  try {
+    return engine().tidy("backward", () => {
+      const byId = walkTape(tape, xs, value, () => dy.clone());
+      return xs.map((x) => byId.get(x.id) ?? tf.zerosLike(x));
+    });
+  } finally {
+    value.dispose();
+  }
+}
+
+/**
+ * `tf.variableGrads(f, variables)`: the value of `f` (a scalar) and the gradient of it for each
+ * trainable variable it depends on, by variable name. Same contract and numbers as tfjs's; lower
+ * peak memory.
+ */
+export function variableGrads(f: () => tf.Scalar, variables: readonly tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const trainable = variables.filter((variable) => variable.trainable);
+  if (trainable.length === 0) throw new Error(`variableGrads() expects at least one trainable variable, but none of the ${variables.length} is`);
+  const { value, tape } = recordTape(f);
+  if (value.rank !== 0) {
+    disposeSaved(tape);
+    throw new Error(`The f passed in variableGrads(f) must return a scalar, but it returned a rank-${value.rank} tensor`);
+  }
+  const grads = engine().tidy("backward", () => {
+    const byId = walkTape(tape, trainable, value, () => tf.onesLike(value));
+    const named: tf.NamedTensorMap = {};
+    for (const variable of trainable) {
+      const gradient = byId.get(variable.id);
+      if (gradient !== undefined) named[variable.name] = gradient;
+    }
+    return named;
+  });
   if (Object.keys(grads).length === 0) {
     value.dispose();
     throw new Error("Cannot find a connection between any variable and the result of the loss function y=f(x).");
