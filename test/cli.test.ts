@@ -59,6 +59,21 @@ describe("detc check", () => {
     expect(present.code, present.stdout).toBe(0);
   });
 
+  it("checks the dataset's files and folders beside the spec (E008)", () => {
+    const path = specFile('detector d\nbackbone resnet18\ntap layer3\nclasses 5\ndataset coco train "train.json" images "train" val "val.json" images "val"\n');
+    const dir = join(path, "..");
+    writeFileSync(join(dir, "train.json"), "{}");
+    writeFileSync(join(dir, "val"), "");
+    const { code, stdout } = detc("check", path);
+    expect(code).toBe(1);
+    expect(stdout).toContain('error[E008]: the train split\'s images folder "train" is not there');
+    expect(stdout).toContain(`expected: a folder at ${join(dir, "train")}`);
+    expect(stdout).toContain('error[E008]: the val split\'s COCO annotations file "val.json" is not there');
+    expect(stdout).toContain('error[E008]: the val split\'s images folder "val" is a file, not a folder');
+    expect(stdout).not.toMatch(/E008\]: [^\n]*"train\.json"/);
+    expect(stdout).toContain("3 errors in 1 file");
+  });
+
   it("reports every diagnostic with a code frame and exits 1", () => {
     const path = specFile("detector d\nbackbone vgg16_bn\ntap features.44\nanchors sizes 32, 64 ratios 1.0\nclasses 1\n");
     const { code, stdout } = detc("check", path);

@@ -24,6 +24,11 @@ const CASES: Record<string, { source: string; underlined: string; occurrence?: n
     underlined: '"nope.pth"',
     files: (path) => ({ kind: "missing", resolved: `/specs/${path}` }),
   },
+  E008: {
+    source: base("tap layer3", "classes 21", 'dataset coco train "instances.json" images "images"'),
+    underlined: '"images"',
+    files: (path) => ({ kind: path === "images" ? "missing" : "file", resolved: `/specs/${path}` }),
+  },
   E010: { source: detector("backbone resnet5", "tap layer3", "classes 21"), underlined: "resnet5" },
   E011: { source: base("tap layer9", "classes 21"), underlined: "layer9" },
   E012: { source: base("tap layer3, layer3.5.relu_2", "classes 21"), underlined: "layer3.5.relu_2" },

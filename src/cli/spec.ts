@@ -2,7 +2,6 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { checkSource } from "../check/index.js";
-import { filesBeside } from "../util/files-beside.js";
 import type { DetectorAnalysis } from "../check/analysis.js";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import { MAX_SPEC_SIZE } from "../language/index.js";
@@ -71,7 +70,9 @@ export function readSpec(path: string): string {
 
 export function loadSpec(path: string, detectorName?: string): LoadedSpec {
   const source = readSpec(path);
-  const result = checkSource(source, { files: filesBeside(dirname(path)) });
+  // Files the spec names are not looked up here: predicting from a checkpoint needs neither the
+  // backbone's weights file nor the dataset, and `run` says which file it cannot read when it reads it.
+  const result = checkSource(source);
   const c = colors(process.stderr);
   for (const d of result.diagnostics) if (d.severity !== "info") process.stderr.write(renderDiagnostic(d, path, source, c) + "\n\n");
   const errors = result.counts.error;

@@ -24,6 +24,7 @@ import { trainableStagesExist } from "./trainable-stages-exist.js";
 import { tapsShareChannelsWithoutFpn } from "./taps-share-channels-without-fpn.js";
 import { uniqueDetectorNames } from "./unique-detector-names.js";
 import { uniqueTaps } from "./unique-taps.js";
+import { datasetPathsExist } from "./dataset-paths-exist.js";
 import { weightsFileExists } from "./weights-file-exists.js";
 
 export const specifiedRules: readonly Rule[] = [
@@ -33,6 +34,7 @@ export const specifiedRules: readonly Rule[] = [
   trainableStagesExist,
   batchNormEpsValid,
   weightsFileExists,
+  datasetPathsExist,
   knownBackbone,
   knownTapNodes,
   uniqueTaps,

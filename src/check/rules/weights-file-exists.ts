@@ -1,7 +1,8 @@
 /**
  * `backbone NAME weights "PATH"` names a file that must be there when the model is built: checked
  * when the spec is, so a typo or a missing download shows in `detc check` and the editor, not
- * minutes into `detc run`. The path is relative to the spec's folder.
+ * once `detc run` has read its data. The path is relative to the spec's folder. The runtime
+ * commands do not ask: `detc predict` from a checkpoint needs no backbone weights file.
  */
 import type { FileKind, Rule } from "../rule.js";
 
