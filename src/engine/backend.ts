@@ -92,7 +92,7 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   // TensorFlow's CPU CropAndResizeGradImage (RoIAlign's backward) adds the boxes' gradients into
   // the feature maps from several threads without synchronisation, and now and then loses some
   // (an element off by 3 in one run of three; test/detection/roi-align.test.ts). Determinism makes
-  // it one thread; no step got slower (bench/RESULTS.md), and native runs become reproducible. The
+  // it one thread; no step got slower, and native runs repeat to the bit (docs/engines.md). The
   // GPU kernel adds atomically and has no deterministic version, so it is left alone there.
   if (engine === "tensorflow") process.env.TF_DETERMINISTIC_OPS ??= "1";
   requireNative(specifier, quiet);
