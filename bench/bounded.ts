@@ -3,14 +3,13 @@
  * with wall time and peak memory from GNU time (`/usr/bin/time -v`). `npx tsx bench/bounded.ts`
  * after `npm run build`, or as part of `npm run bench`.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hasGnuTime, processUsage } from "./process-usage.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const GNU_TIME = "/usr/bin/time";
 
 /** Printable junk, the same every run. */
 function junk(bytes: number): string {
@@ -27,22 +26,12 @@ const detectors = (n: number) =>
   Array.from({ length: n }, (_, i) => `# detector ${i}\ndetector d${i}  # its name\nbackbone resnet50\ntap layer3  # the tap\nclasses 21\n`).join("\n");
 
 function measure(args: string[]): { seconds: number; cpu: number; megabytes: number; exit: number; output: number } {
-  const result = spawnSync(GNU_TIME, ["-v", process.execPath, "dist/detc.js", ...args], { cwd: root, encoding: "utf8", maxBuffer: 1 << 30 });
-  const field = (name: string) => result.stderr.match(new RegExp(`${name}: (.*)`))?.[1] ?? "";
-  const [minutes = "0", seconds = "0"] = field("Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)").split(":").slice(-2);
-  return {
-    seconds: Number(minutes) * 60 + Number(seconds),
-    // CPU time says more than wall time on a busy machine.
-    cpu: Number(field("User time \\(seconds\\)")) + Number(field("System time \\(seconds\\)")),
-    megabytes: Number(field("Maximum resident set size \\(kbytes\\)")) / 1024,
-    exit: result.status ?? -1,
-    // GNU time appends its report to stderr.
-    output: result.stdout.length + result.stderr.split("\tCommand being timed")[0]!.length,
-  };
+  const usage = processUsage(process.execPath, ["dist/detc.js", ...args], { cwd: root });
+  return { ...usage, megabytes: usage.maxRssKb / 1024, output: usage.stdout.length + usage.stderr.length };
 }
 
 export function benchBounded(): string[] {
-  if (!existsSync(GNU_TIME)) return ["skipped: GNU time (/usr/bin/time) is not installed"];
+  if (!hasGnuTime()) return ["skipped: GNU time (/usr/bin/time) is not installed"];
   const dir = mkdtempSync(join(tmpdir(), "detc-bounded-"));
   const file = (name: string, text: string) => {
     const path = join(dir, name);

@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- NAME…]`: every benchmark, or the named ones (check, bounded, fuzz, training,
- * memory, weights, wasm), each printing ratios against a baseline measured in the same run.
+ * memory, eval, weights, wasm), each printing ratios against a baseline measured in the same run.
  */
 import { cpus } from "node:os";
 import { benchBounded } from "./bounded.js";
 import { benchCheck } from "./check.js";
+import { benchEval } from "./eval.js";
 import { benchFuzz } from "./fuzz.js";
 import { benchMemory } from "./memory.js";
 import { benchTraining } from "./training.js";
@@ -17,6 +18,7 @@ const BENCHES: readonly { readonly name: string; readonly heading: string; reado
   { name: "fuzz", heading: "check --json against its schema on fuzzed specs", lines: benchFuzz },
   { name: "training", heading: "Training and inference vs torchvision, per engine", lines: () => benchTraining() },
   { name: "memory", heading: "Training memory vs torchvision, per phase", lines: () => benchMemory() },
+  { name: "eval", heading: "detc eval vs pycocotools on a val2017-sized case", lines: () => benchEval() },
   { name: "weights", heading: "Weights parity of the seed configurations with torchvision", lines: benchWeightsParity },
   { name: "wasm", heading: "WASM training kernels vs tfjs-wasm's own", lines: benchWasmKernels },
 ];

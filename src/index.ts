@@ -1,14 +1,16 @@
 /**
  * detc as a library (`import { check, buildDetector, … } from "detc"`): the functions the CLI is
  * made of, for programs that check specs or run detectors without shelling out. Documented in
- * docs/library.md. Text and values in, values out; only `loadWeights` and `readImage` read files.
+ * docs/library.md. Text and values in, values out; only `loadWeights`, `readImage` and the lookup `filesBeside` makes read files.
  */
 export { parse } from "./language/index.js";
 export type { ParseResult, SpecFile, SyntaxProblem, Span, Position } from "./language/index.js";
 export { format } from "./language/printer.js";
 
 export { checkSource as check } from "./check/index.js";
-export type { CheckResult } from "./check/index.js";
+export type { CheckOptions, CheckResult } from "./check/index.js";
+export type { FileKind, FileLookup } from "./check/rule.js";
+export { filesBeside } from "./util/files-beside.js";
 export type { Diagnostic, Label, Severity } from "./check/diagnostic.js";
 export type { DetectorSummary, PartParameters } from "./check/summary.js";
 export type { FeatureLevel } from "./check/analysis.js";

@@ -61,6 +61,22 @@ describe("detc eval on a COCO results file", () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/^detc: .*detections\[0\]/);
   });
+
+  it("a results file that is not a well-formed array is a clear error, with the line and column", () => {
+    const dir = temp();
+    writeFileSync(join(dir, "gt.json"), JSON.stringify({ images: [{ id: 1 }], annotations: [], categories: [{ id: 1 }] }));
+    const detection = JSON.stringify({ image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], score: 1 });
+    const cases: [string, RegExp][] = [
+      [`{"results": [${detection}]}`, /dt\.json: must be a JSON array, got an object\n$/],
+      [`[${detection},\n${detection},\n{"image_id": 1,}]`, /dt\.json: malformed JSON at line 3, column 16: /],
+    ];
+    for (const [text, message] of cases) {
+      writeFileSync(join(dir, "dt.json"), text);
+      const { code, stderr } = detc("eval", "--annotations", join(dir, "gt.json"), "--detections", join(dir, "dt.json"));
+      expect(code, stderr).toBe(1);
+      expect(stderr).toMatch(message);
+    }
+  });
 });
 
 const TINY_SPEC = tinyDetectorSource({ train: "batch_size 2 epochs 1 lr 0.01 warmup_steps 2 checkpoint_every 1 frozen_batch_norm false" });

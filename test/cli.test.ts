@@ -48,6 +48,17 @@ describe("detc check", () => {
     expect(Object.keys(detector.parameters)).toEqual(["backbone", "fpn", "rpn", "roiHeads", "total"]);
   });
 
+  it("checks the backbone's weights file beside the spec, wherever detc runs from (E007)", () => {
+    const path = specFile('detector d\nbackbone resnet18 weights "resnet18.pth"\ntap layer3\nclasses 5\n');
+    const missing = detc("check", path);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('error[E007]: cannot find the backbone\'s weights file "resnet18.pth"');
+    expect(missing.stdout).toContain(`found: no such file at ${join(path, "..", "resnet18.pth")}`);
+    writeFileSync(join(path, "..", "resnet18.pth"), "");
+    const present = detc("check", path);
+    expect(present.code, present.stdout).toBe(0);
+  });
+
   it("reports every diagnostic with a code frame and exits 1", () => {
     const path = specFile("detector d\nbackbone vgg16_bn\ntap features.44\nanchors sizes 32, 64 ratios 1.0\nclasses 1\n");
     const { code, stdout } = detc("check", path);

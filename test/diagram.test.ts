@@ -251,14 +251,17 @@ describe("PNG within the rasteriser's limits", () => {
     expect(pngScale(20000, 20000) ** 2 * 20000 * 20000).toBeLessThanOrEqual(268_402_689);
   });
 
-  it("detc diagram --detail layers writes a PNG of the deepest example, scaled and said so", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "detc-diagram-")), "resnet50.png");
-    const { code, stderr } = detc("diagram", "examples/resnet50.det", "--detail", "layers", "-o", out);
+  it("detc diagram --detail layers writes the zoo's largest layers view (DenseNet-201) as a PNG at full scale", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "detc-diagram-"));
+    const [, , source] = zooDetectors().find(([name]) => name === "densenet201")!;
+    writeFileSync(join(dir, "densenet201.det"), source);
+    const { code, stderr } = detc("diagram", join(dir, "densenet201.det"), "--detail", "layers", "-o", join(dir, "densenet201.png"));
     expect(code, stderr).toBe(0);
-    expect(stderr).toMatch(/wrote .*resnet50\.png \(scaled to \d+% to stay within what a PNG renderer draws/);
-    const { width, height } = await sharp(readFileSync(out)).metadata();
-    expect(Math.max(width!, height!)).toBeLessThanOrEqual(MAX_PNG_SIDE);
-  });
+    expect(stderr).not.toContain("scaled");
+    const { width } = await sharp(readFileSync(join(dir, "densenet201.png"))).metadata();
+    const svg = (await renderDiagram(graphOf(source, "layers"), "svg")) as string;
+    expect(width).toBe(Math.round(Number(svg.match(/<svg[^>]* width="(\d+)"/)![1]) * (PNG_DENSITY / 72)));
+  }, 60_000);
 });
 
 /** torchvision's feature maps and anchors per location for the examples (test/fixtures/make_goldens.py). */
@@ -284,9 +287,12 @@ describe("examples/diagrams", () => {
     },
   );
 
-  it.each(examples)("%s's committed diagram is what detc draws today (npm run diagrams)", async (file) => {
-    const graph = graphOf(readFileSync(join(root, "examples", file), "utf8"));
-    const expected = readFileSync(join(root, "examples/diagrams", `${basename(file, ".det")}.svg`), "utf8");
-    expect(await renderDiagram(graph, "svg")).toBe(expected);
-  });
+  it.each(examples.flatMap((file) => (["stages", "layers"] as const).map((detail): [string, Detail] => [file, detail])))(
+    "%s's committed %s diagram is what detc draws today (npm run diagrams)",
+    async (file, detail) => {
+      const graph = graphOf(readFileSync(join(root, "examples", file), "utf8"), detail);
+      const expected = readFileSync(join(root, "examples/diagrams", `${basename(file, ".det")}${detail === "layers" ? ".layers" : ""}.svg`), "utf8");
+      expect(await renderDiagram(graph, "svg")).toBe(expected);
+    },
+  );
 });

@@ -47,6 +47,10 @@ describe.each(goldens)("%s", (_, golden) => {
     }
   });
 
+  it("matches pycocotools' 12 stats to the bit (np.mean's summation order included)", () => {
+    expect(evaluateCoco(golden.groundTruth, golden.detections)).toEqual(golden.coco);
+  });
+
   it("matches voc_eval's AP per category and mean", () => {
     const result = evaluateVoc(golden.groundTruth, golden.detections);
     expect(result.perCategory.map((c) => c.categoryId)).toEqual(golden.voc.perCategory.map((c) => c.categoryId));

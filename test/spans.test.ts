@@ -5,19 +5,25 @@
 import { describe, expect, it } from "vitest";
 import { checkSource, SYNTAX_ERROR } from "../src/check/index.js";
 import { specifiedRules } from "../src/check/rules/index.js";
+import type { FileLookup } from "../src/check/rule.js";
 import type { Position } from "../src/language/ast.js";
 
 const detector = (...lines: string[]) => ["detector d", ...lines, ""].join("\n");
 const base = (...lines: string[]) => detector("backbone resnet50", ...lines);
 
 /** code → a spec that has that problem, and the exact text its primary span must cover. */
-const CASES: Record<string, { source: string; underlined: string; occurrence?: number }> = {
+const CASES: Record<string, { source: string; underlined: string; occurrence?: number; files?: FileLookup }> = {
   [SYNTAX_ERROR]: { source: base("tap layer3", "fpn extra maxpool", "classes 21"), underlined: "extra" },
   E002: { source: base("tap layer3"), underlined: "d" },
   E003: { source: base("tap layer3", "classes 21", "classes 3"), underlined: "classes 3" },
   E004: { source: `${base("tap layer3", "classes 21")}${base("tap layer3", "classes 21")}`, underlined: "d", occurrence: 2 },
   E005: { source: detector("backbone resnet50 trainable 6", "tap layer3", "classes 21"), underlined: "6" },
   E006: { source: detector("backbone resnet50 batch_norm_eps -0.5", "tap layer3", "classes 21"), underlined: "-0.5" },
+  E007: {
+    source: detector('backbone resnet50 weights "nope.pth"', "tap layer3", "classes 21"),
+    underlined: '"nope.pth"',
+    files: (path) => ({ kind: "missing", resolved: `/specs/${path}` }),
+  },
   E010: { source: detector("backbone resnet5", "tap layer3", "classes 21"), underlined: "resnet5" },
   E011: { source: base("tap layer9", "classes 21"), underlined: "layer9" },
   E012: { source: base("tap layer3, layer3.5.relu_2", "classes 21"), underlined: "layer3.5.relu_2" },
@@ -64,10 +70,11 @@ describe("every diagnostic code points at the offending text", () => {
     expect(Object.keys(CASES).sort()).toEqual([SYNTAX_ERROR, ...specifiedRules.map((r) => r.code)].sort());
   });
 
-  for (const [code, { source, underlined, occurrence = 1 }] of Object.entries(CASES)) {
+  for (const [code, { source, underlined, occurrence = 1, files }] of Object.entries(CASES)) {
     it(`${code} underlines \`${underlined}\``, () => {
-      const found = checkSource(source).diagnostics.find((d) => d.code === code);
-      expect(found, `no ${code} in ${JSON.stringify(checkSource(source).diagnostics.map((d) => d.code))}`).toBeDefined();
+      const { diagnostics } = checkSource(source, { ...(files && { files }) });
+      const found = diagnostics.find((d) => d.code === code);
+      expect(found, `no ${code} in ${JSON.stringify(diagnostics.map((d) => d.code))}`).toBeDefined();
       const { start, end } = found!.primary.span;
       expect(source.slice(start.offset, end.offset)).toBe(underlined);
       expect(start.offset).toBe(nth(source, underlined, occurrence));

@@ -7,7 +7,7 @@ import { parse } from "../language/index.js";
 import type { SpecFile, SyntaxProblem } from "../language/ast.js";
 import { analyzeDetector, type DetectorAnalysis, type TypeCache } from "./analysis.js";
 import type { Diagnostic, Label, Severity } from "./diagnostic.js";
-import type { Rule } from "./rule.js";
+import type { FileLookup, Rule } from "./rule.js";
 import { specifiedRules } from "./rules/index.js";
 import { summarize, type DetectorSummary } from "./summary.js";
 
@@ -44,7 +44,13 @@ export function syntaxDiagnostics(problems: readonly SyntaxProblem[]): Diagnosti
   }));
 }
 
-export function checkSource(source: string, rules: readonly Rule[] = specifiedRules): CheckResult {
+export interface CheckOptions {
+  readonly rules?: readonly Rule[];
+  /** Where the files the spec names are, so they are checked too (`weights "PATH"`). */
+  readonly files?: FileLookup;
+}
+
+export function checkSource(source: string, { rules = specifiedRules, files }: CheckOptions = {}): CheckResult {
   const { file, problems, stoppedAt } = parse(source);
   const diagnostics = syntaxDiagnostics(problems);
   // Statements before any `detector NAME` line come back as a nameless detector; the parser has
@@ -61,6 +67,7 @@ export function checkSource(source: string, rules: readonly Rule[] = specifiedRu
       rule.check({
         detector,
         file: analyses,
+        ...(files && { files }),
         report: ({ severity, ...rest }) => {
           const found: Diagnostic = bounded({ severity: severity ?? rule.severity, code: rule.code, ...rest });
           diagnostics.push(found);

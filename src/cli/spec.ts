@@ -2,6 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { checkSource } from "../check/index.js";
+import { filesBeside } from "../util/files-beside.js";
 import type { DetectorAnalysis } from "../check/analysis.js";
 import type { DetectorSpec } from "../check/detector-spec.js";
 import { MAX_SPEC_SIZE } from "../language/index.js";
@@ -70,7 +71,7 @@ export function readSpec(path: string): string {
 
 export function loadSpec(path: string, detectorName?: string): LoadedSpec {
   const source = readSpec(path);
-  const result = checkSource(source);
+  const result = checkSource(source, { files: filesBeside(dirname(path)) });
   const c = colors(process.stderr);
   for (const d of result.diagnostics) if (d.severity !== "info") process.stderr.write(renderDiagnostic(d, path, source, c) + "\n\n");
   const errors = result.counts.error;

@@ -8,9 +8,11 @@
  * Otherwise dataset decoding matches PIL's `convert("RGB")`: grey expanded, alpha dropped without
  * compositing. Photos for `detc predict` have transparency composited on white: {@link decodePhoto}.
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { access } from "node:fs/promises";
 import sharp, { type Sharp } from "sharp";
 import { type Box, DatasetError, type DatasetWarning, type RgbImage } from "./dataset.js";
+import { jpegOrientation } from "./exif-orientation.js";
 
 export interface ImageSize {
   readonly width: number;
@@ -61,17 +63,32 @@ export async function checkImageFiles(
   return { present, warnings: missing.map(({ file, record }) => ({ file, record, message })) };
 }
 
+/** Bytes read from the start of each file for its orientation: one page holds a camera's EXIF header. */
+const HEADER_BYTES = 4096;
+
 /**
  * How many of `files` carry an EXIF orientation other than "as stored", so that decoding turns (or
- * mirrors) them upright: reads each file's header only (about 1 ms an image). A file whose header
+ * mirrors) them upright. A JPEG's first page is parsed directly, read synchronously (0.03 ms a
+ * file, against 0.1 ms through the asynchronous API), in batches that give the event loop a turn;
+ * any other file, or a JPEG whose EXIF reaches past that page, is asked of libvips. A file that
  * cannot be read counts as not turned; decoding it reports the problem.
  */
 export async function countTurnedImages(files: readonly string[]): Promise<number> {
-  const concurrency = 64;
+  const batch = 512;
+  const header = Buffer.alloc(HEADER_BYTES);
+  const askLibvips: string[] = [];
   let turned = 0;
-  for (let start = 0; start < files.length; start += concurrency) {
+  for (let start = 0; start < files.length; start += batch) {
+    for (const file of files.slice(start, start + batch)) {
+      const orientation = headerOrientation(file, header);
+      if (orientation === undefined) askLibvips.push(file);
+      else if (orientation !== 1) turned++;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  for (let start = 0; start < askLibvips.length; start += 64) {
     const orientations = await Promise.all(
-      files.slice(start, start + concurrency).map((file) =>
+      askLibvips.slice(start, start + 64).map((file) =>
         sharp(file)
           .metadata()
           .then(({ orientation }) => orientation ?? 1, () => 1),
@@ -80,6 +97,19 @@ export async function countTurnedImages(files: readonly string[]): Promise<numbe
     turned += orientations.filter((orientation) => orientation !== 1).length;
   }
   return turned;
+}
+
+/** The orientation from the file's first page; undefined when that cannot tell (not a JPEG, EXIF cut off, unreadable). */
+function headerOrientation(file: string, header: Buffer): number | undefined {
+  let descriptor: number | undefined;
+  try {
+    descriptor = openSync(file, "r");
+    return jpegOrientation(header.subarray(0, readSync(descriptor, header, 0, HEADER_BYTES, 0)));
+  } catch {
+    return undefined;
+  } finally {
+    if (descriptor !== undefined) closeSync(descriptor);
+  }
 }
 
 /**

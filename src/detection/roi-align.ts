@@ -86,6 +86,9 @@ export function multiLevelRoiAlign(
  */
 const EDGE_MARGIN = 2;
 
+/** At most this many bytes of bilinear samples at once (see `poolGroup`). */
+const SAMPLE_CHUNK_BYTES = 64 * 2 ** 20;
+
 /** Where each level sits in the atlas (rows). */
 interface PyramidLayout {
   scales: number[];
@@ -281,12 +284,26 @@ function poolGroup(
     tf.concat([first(atlasY), first(atlasX), last(atlasY), last(atlasX)], 1),
     tf.tensor1d([atlasHeight - 1, atlasWidth - 1, atlasHeight - 1, atlasWidth - 1]),
   ) as tf.Tensor2D;
-  const samples = tf.image.cropAndResize(atlas, cropBoxes, box.imageIndex, [rows, columns], "bilinear", 0);
   const contributes = tf.mul(
     insideMap(y, box.mapHeight).reshape([-1, rows, 1, 1]),
     insideMap(x, box.mapWidth).reshape([-1, 1, columns, 1]),
-  );
-  return maskedAveragePool(samples, contributes as tf.Tensor4D, [gridY, gridX]);
+  ) as tf.Tensor4D;
+  // The samples are grid² times the pooled output (1000 boxes × 14×14 × 256 channels: 200 MB an
+  // image); sampled and pooled a chunk of boxes at a time, only one chunk's samples are alive at once.
+  const count = cropBoxes.shape[0];
+  const chunk = Math.max(1, Math.floor(SAMPLE_CHUNK_BYTES / (rows * columns * atlas.shape[3] * 4)));
+  if (count <= chunk) return maskedAveragePool(tf.image.cropAndResize(atlas, cropBoxes, box.imageIndex, [rows, columns], "bilinear", 0), contributes, [gridY, gridX]);
+  const pooled: tf.Tensor4D[] = [];
+  for (let start = 0; start < count; start += chunk) {
+    const size = Math.min(chunk, count - start);
+    pooled.push(
+      tf.tidy(() => {
+        const samples = tf.image.cropAndResize(atlas, cropBoxes.slice([start, 0], [size, 4]), box.imageIndex.slice(start, size), [rows, columns], "bilinear", 0);
+        return maskedAveragePool(samples, contributes.slice([start, 0, 0, 0], [size, rows, columns, 1]), [gridY, gridX]);
+      }),
+    );
+  }
+  return tf.concat(pooled) as tf.Tensor4D;
 }
 
 /**

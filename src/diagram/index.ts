@@ -1,10 +1,11 @@
 /**
- * Diagrams of a checked detector: analysis → graph model → ELK layout → SVG (and PNG from it),
+ * Diagrams of a checked detector: analysis → graph model → layout (stages or layers) → SVG (and PNG from it),
  * or the same graph model as DOT or Mermaid. Pure but for the layout engine being asynchronous.
  */
 import type { DiagramGraph } from "./model.js";
 import { diagramDot } from "./dot.js";
-import { layoutDiagram, type DiagramLayout } from "./layout.js";
+import type { DiagramLayout } from "./layout.js";
+import { layoutLayers } from "./layers-layout.js";
 import { diagramMermaid } from "./mermaid.js";
 import { svgToPng } from "./png.js";
 import { layoutStages } from "./stage-layout.js";
@@ -28,7 +29,7 @@ export async function renderDiagram(graph: DiagramGraph, format: DiagramFormat):
   }
 }
 
-/** The stage view in the FPN paper's arrangement; the layers view (hundreds of blocks) by ELK. */
+/** The stage view in the FPN paper's arrangement; the layers view in columns beside it. */
 export async function placeDiagram(graph: DiagramGraph): Promise<DiagramLayout> {
-  return graph.detail === "stages" ? layoutStages(graph) : layoutDiagram(graph);
+  return graph.detail === "stages" ? layoutStages(graph) : layoutLayers(graph);
 }

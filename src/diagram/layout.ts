@@ -1,15 +1,9 @@
 /**
- * Positions for a diagram graph, computed by ELK's layered (Sugiyama) algorithm, left to right.
- * Nodes and edge labels are sized from their text in a monospace font, whose advance width is
- * known, so ELK can keep every label clear of every other.
+ * What a laid-out diagram is (placed blocks, routed edges, labels), and the text measures both
+ * layouts size blocks by: text is monospace, whose advance width is known, so every block and
+ * label is sized before anything is placed.
  */
-import elkBundle from "elkjs/lib/elk.bundled.js";
-import type { ELK as ElkEngine, ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js";
 import type { DiagramEdge, DiagramGraph, DiagramNode, Problem } from "./model.js";
-import { InputError } from "../util/input-error.js";
-
-/** The bundle is CommonJS whose `module.exports` is the constructor; its typings call it `default`. */
-const ELK = elkBundle as unknown as new () => ElkEngine;
 
 export const FONT_SIZE = 12;
 /** DejaVu Sans Mono's advance is 0.602 em; rounding up keeps text inside its box in other monospace fonts. */
@@ -72,69 +66,4 @@ export function nodeText(node: DiagramNode): TextLine[] {
 
 export function edgeText(edge: DiagramEdge): TextLine[] {
   return [...(edge.label ? [{ text: edge.label, kind: "body" as const }] : []), ...problemLines(edge.problems)];
-}
-
-const LAYOUT_OPTIONS = {
-  "elk.algorithm": "layered",
-  "elk.direction": "RIGHT",
-  "elk.edgeRouting": "ORTHOGONAL",
-  "elk.spacing.nodeNode": "28",
-  "elk.spacing.edgeLabel": "4",
-  "elk.spacing.edgeEdge": "14",
-  "elk.layered.spacing.nodeNodeBetweenLayers": "32",
-  "elk.layered.spacing.edgeNodeBetweenLayers": "20",
-  "elk.layered.spacing.edgeEdgeBetweenLayers": "14",
-  "elk.layered.nodePlacement.strategy": "NETWORK_SIMPLEX",
-  // On the line itself, so each shape is unmistakably its edge's.
-  "elk.edgeLabels.inline": "true",
-  "elk.layered.edgeLabels.centerLabelPlacementStrategy": "TAIL_LAYER",
-  "elk.layered.crossingMinimization.semiInteractive": "false",
-  "elk.padding": "[top=0,left=0,bottom=0,right=0]",
-};
-
-export async function layoutDiagram(graph: DiagramGraph): Promise<DiagramLayout> {
-  const texts = new Map(graph.nodes.map((n) => [n.id, nodeText(n)]));
-  const labels = new Map(graph.edges.map((e) => [e.id, edgeText(e)]));
-  const elkGraph: ElkNode = {
-    id: "root",
-    layoutOptions: LAYOUT_OPTIONS,
-    children: graph.nodes.map((n) => ({ id: n.id, ...textSize(texts.get(n.id)!, PADDING) })),
-    edges: graph.edges.map(
-      (e): ElkExtendedEdge => ({
-        id: e.id,
-        sources: [e.from],
-        targets: [e.to],
-        // ELK ignores a label without text, whatever its size.
-        labels: labels.get(e.id)!.length === 0 ? [] : [{ id: `${e.id}:label`, text: labels.get(e.id)!.map((l) => l.text).join("\n"), ...textSize(labels.get(e.id)!, 3) }],
-      }),
-    ),
-  };
-  const placed = await new ELK()
-    .layout(elkGraph)
-    .catch((error: unknown) => {
-      // ELK recurses along long chains of dense connections (DenseNet's layers view) until the stack runs out.
-      if (!(error instanceof RangeError)) throw error;
-      throw new InputError(
-        `the layout engine (ELK) cannot place ${graph.nodes.length} boxes and ${graph.edges.length} edges (its call stack overflows); ` +
-          "draw `--detail stages`, or write DOT (`-o diagram.dot`) and lay it out with Graphviz",
-      );
-    });
-  const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  const edgesById = new Map(graph.edges.map((e) => [e.id, e]));
-  return {
-    graph,
-    width: placed.width ?? 0,
-    height: placed.height ?? 0,
-    nodes: (placed.children ?? []).map((c) => ({ node: byId.get(c.id)!, x: c.x!, y: c.y!, width: c.width!, height: c.height!, text: texts.get(c.id)! })),
-    edges: (placed.edges ?? []).map((e) => {
-      const section = e.sections![0]!;
-      const points = [section.startPoint, ...(section.bendPoints ?? []), section.endPoint].map((p) => [p.x, p.y] as const);
-      const label = e.labels?.[0];
-      return {
-        edge: edgesById.get(e.id)!,
-        points,
-        ...(label && { label: { x: label.x!, y: label.y!, width: label.width!, height: label.height!, text: labels.get(e.id)! } }),
-      };
-    }),
-  };
 }

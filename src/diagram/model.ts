@@ -28,6 +28,8 @@ export interface DiagramNode {
   readonly title: string;
   readonly lines: readonly string[];
   readonly problems: Problem[];
+  /** The backbone stage a layer belongs to (layers view), so a layout can keep stages together. */
+  readonly stage?: string;
 }
 
 export interface DiagramEdge {
@@ -85,8 +87,8 @@ class GraphBuilder {
   readonly nodes: DiagramNode[] = [];
   readonly edges: DiagramEdge[] = [];
 
-  node(id: string, part: Part, title: string, lines: readonly string[]): string {
-    this.nodes.push({ id, part, title, lines, problems: [] });
+  node(id: string, part: Part, title: string, lines: readonly string[], stage?: string): string {
+    this.nodes.push({ id, part, title, lines, problems: [], ...(stage !== undefined && { stage }) });
     return id;
   }
 
@@ -216,6 +218,7 @@ function addStages({ g, analysis }: Drawing, graph: BackboneGraph, tapped: reado
 function addLayers({ g, analysis }: Drawing, graph: BackboneGraph, tapped: readonly string[], inputId: string): Map<string, string> {
   const byName = new Map(graph.nodes.map((n) => [n.name, n]));
   const producerOf = new Map<string, string>();
+  const stageOf = new Map(stages(graph, tapped).flatMap((stage) => stage.nodes.map((name) => [name, stage.name] as const)));
   // Hidden steps (inside torchvision's leaf modules) are not layers: connect through them.
   const visibleSources = (name: string): string[] => {
     const node = byName.get(name)!;
@@ -234,7 +237,7 @@ function addLayers({ g, analysis }: Drawing, graph: BackboneGraph, tapped: reado
   let index = 0;
   for (const node of graph.nodes) {
     if (!node.visible || !needed.has(node.name) || node.op.kind === "input") continue;
-    const id = g.node(`layer${index++}`, "backbone", node.name, [operationText(node)]);
+    const id = g.node(`layer${index++}`, "backbone", node.name, [operationText(node)], stageOf.get(node.name));
     producerOf.set(node.name, id);
     const sources = new Set(node.inputs.flatMap(visibleSources));
     for (const source of sources) {

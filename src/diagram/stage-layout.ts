@@ -56,7 +56,7 @@ function wrapLine(text: string, max = WRAP): string[] {
   return lines;
 }
 
-const wrapText = (lines: readonly TextLine[], max = WRAP): TextLine[] => lines.flatMap((line) => wrapLine(line.text, max).map((text) => ({ text, kind: line.kind })));
+export const wrapText = (lines: readonly TextLine[], max = WRAP): TextLine[] => lines.flatMap((line) => wrapLine(line.text, max).map((text) => ({ text, kind: line.kind })));
 
 /**
  * Labels that repeat what the picture already says beside them are left off (problems never are):
@@ -232,7 +232,7 @@ function routeEdge(edge: DiagramEdge, boxes: ReadonlyMap<string, Box>, { column,
 }
 
 /** The layout moved right so that no label sticks out left of 0. */
-function shiftedRight(graph: DiagramGraph, nodes: readonly PlacedNode[], edges: readonly PlacedEdge[]): DiagramLayout {
+export function shiftedRight(graph: DiagramGraph, nodes: readonly PlacedNode[], edges: readonly PlacedEdge[]): DiagramLayout {
   const extent = [...nodes, ...edges.flatMap((e) => (e.label ? [e.label] : []))];
   const left = Math.min(0, ...extent.map((b) => b.x));
   const shift = (x: number) => x - left;

@@ -89,6 +89,12 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   // each large tensor afresh and pays a page fault per 4 KiB: an SGD update of a 200 MB weight
   // took 2.7x longer that way (bench/RESULTS.md). Read when the first op runs, so set it before.
   process.env.TF_CPU_ALLOCATOR_USE_BFC ??= "true";
+  // TensorFlow's CPU CropAndResizeGradImage (RoIAlign's backward) adds the boxes' gradients into
+  // the feature maps from several threads without synchronisation, and now and then loses some
+  // (an element off by 3 in one run of three; test/detection/roi-align.test.ts). Determinism makes
+  // it one thread; no step got slower (bench/RESULTS.md), and native runs become reproducible. The
+  // GPU kernel adds atomically and has no deterministic version, so it is left alone there.
+  if (engine === "tensorflow") process.env.TF_DETERMINISTIC_OPS ??= "1";
   requireNative(specifier, quiet);
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.

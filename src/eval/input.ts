@@ -56,7 +56,7 @@ export class EvaluationInputError extends InputError {
 const show = (value: unknown): string =>
   typeof value === "number" ? String(value) : (JSON.stringify(value) ?? String(value));
 
-function requireArray(value: unknown, record: string): asserts value is readonly unknown[] {
+export function requireArray(value: unknown, record: string): asserts value is readonly unknown[] {
   if (!Array.isArray(value)) throw new EvaluationInputError(record, `must be an array, got ${show(value)}`);
 }
 
@@ -108,15 +108,20 @@ function uniqueIds(records: unknown, collection: string): Set<number> {
   return new Set(indexOfId.keys());
 }
 
-function requireKnown(id: unknown, known: Set<number>, record: string, field: string, collection: string): void {
+/** The ids a record may refer to: a set of them, or a map from them. */
+interface KnownIds {
+  has(id: number): boolean;
+}
+
+function requireKnown(id: unknown, known: KnownIds, record: string, field: string, collection: string): void {
   requireInteger(id, record, field);
   if (!known.has(id)) {
     throw new EvaluationInputError(record, `${field} ${id} is not in the ground truth's ${collection}`);
   }
 }
 
-/** Throws an `EvaluationInputError` for the first record the evaluators could not score meaningfully. */
-export function validateEvaluationInput(groundTruth: CocoGroundTruth, detections: readonly CocoDetection[]): void {
+/** Throws an `EvaluationInputError` for the first record of `groundTruth` the evaluators could not score meaningfully. */
+export function validateGroundTruth(groundTruth: CocoGroundTruth): { imageIds: Set<number>; categoryIds: Set<number> } {
   requireObject(groundTruth, "groundTruth");
   const imageIds = uniqueIds(groundTruth.images, "images");
   const categoryIds = uniqueIds(groundTruth.categories, "categories");
@@ -132,15 +137,28 @@ export function validateEvaluationInput(groundTruth: CocoGroundTruth, detections
       throw new EvaluationInputError(record, `iscrowd must be 0 or 1, got ${show(annotation.iscrowd)}`);
     }
   });
+  return { imageIds, categoryIds };
+}
+
+/** Throws an `EvaluationInputError` naming `detections[index]` if the record cannot be scored. */
+export function validateDetection(
+  detection: unknown,
+  index: number,
+  known: { readonly imageIds: KnownIds; readonly categoryIds: KnownIds },
+): asserts detection is CocoDetection {
+  const record = `detections[${index}]`;
+  requireObject(detection, record);
+  requireKnown(detection.image_id, known.imageIds, record, "image_id", "images");
+  requireKnown(detection.category_id, known.categoryIds, record, "category_id", "categories");
+  requireBox(detection.bbox, record);
+  if (typeof detection.score !== "number" || !Number.isFinite(detection.score)) {
+    throw new EvaluationInputError(record, `score must be a finite number, got ${show(detection.score)}`);
+  }
+}
+
+/** Throws an `EvaluationInputError` for the first record the evaluators could not score meaningfully. */
+export function validateEvaluationInput(groundTruth: CocoGroundTruth, detections: readonly CocoDetection[]): void {
+  const known = validateGroundTruth(groundTruth);
   requireArray(detections, "detections");
-  detections.forEach((detection, index) => {
-    const record = `detections[${index}]`;
-    requireObject(detection, record);
-    requireKnown(detection.image_id, imageIds, record, "image_id", "images");
-    requireKnown(detection.category_id, categoryIds, record, "category_id", "categories");
-    requireBox(detection.bbox, record);
-    if (typeof detection.score !== "number" || !Number.isFinite(detection.score)) {
-      throw new EvaluationInputError(record, `score must be a finite number, got ${show(detection.score)}`);
-    }
-  });
+  detections.forEach((detection, index) => validateDetection(detection, index, known));
 }

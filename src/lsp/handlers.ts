@@ -13,6 +13,7 @@ import type { TextDocument } from "vscode-languageserver-textdocument";
 import { checkSource } from "../check/index.js";
 import type { DetectorAnalysis, FeatureLevel } from "../check/analysis.js";
 import type { Diagnostic, Severity } from "../check/diagnostic.js";
+import type { FileLookup } from "../check/rule.js";
 import type { Position, Span } from "../language/ast.js";
 import { MAX_SPEC_SIZE } from "../language/index.js";
 import { format } from "../language/printer.js";
@@ -64,8 +65,9 @@ export function codeActions(document: TextDocument, shown: readonly LspDiagnosti
   });
 }
 
-export function diagnostics(document: TextDocument): LspDiagnostic[] {
-  const result = checkSource(document.getText());
+/** `files`: where the files the spec names are (the server gives it for documents on disk). */
+export function diagnostics(document: TextDocument, files?: FileLookup): LspDiagnostic[] {
+  const result = checkSource(document.getText(), { ...(files && { files }) });
   const listed = result.diagnostics.map((d) => toLspDiagnostic(d, document.uri));
   const last = result.diagnostics.at(-1);
   if (result.omitted === 0 || last === undefined) return listed;

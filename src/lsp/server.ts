@@ -2,8 +2,11 @@
  * The language server's connection: keeps the open documents, publishes diagnostics when one
  * opens or changes, and answers hover, completion and formatting with the pure handlers.
  */
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
+import { filesBeside } from "../util/files-beside.js";
 import { DataDiagnostics } from "./data-diagnostics.js";
 import { codeActions, completions, diagnostics, formattingEdits, hover, toLspDiagnostic } from "./handlers.js";
 
@@ -30,7 +33,8 @@ export function startLanguageServer(input: NodeJS.ReadableStream, output: NodeJS
   const data = new DataDiagnostics();
   const pending = new Map<string, NodeJS.Timeout>();
   documents.onDidChangeContent(({ document }) => {
-    const checked = diagnostics(document);
+    const onDisk = document.uri.startsWith("file:") ? filesBeside(dirname(fileURLToPath(document.uri))) : undefined;
+    const checked = diagnostics(document, onDisk);
     void connection.sendDiagnostics({ uri: document.uri, version: document.version, diagnostics: checked });
     clearTimeout(pending.get(document.uri));
     pending.set(

@@ -7,7 +7,7 @@ import {
   toCocoGroundTruth,
   trainingSubset,
 } from "../../src/data/dataset.js";
-import { parseJsonFile } from "../../src/data/json.js";
+import { forEachJsonArrayElement, parseJsonFile } from "../../src/data/json.js";
 
 const sample = (id: number, fields: Partial<DetectionSample> = {}): DetectionSample => ({
   id,
@@ -113,5 +113,47 @@ describe("parseJsonFile", () => {
 
   it("parses valid JSON", () => {
     expect(parseJsonFile('{"a": [1, -2.5e3, true, null, "\\u00e9"]}', "x.json")).toEqual({ a: [1, -2500, true, null, "é"] });
+  });
+});
+
+describe("forEachJsonArrayElement", () => {
+  const elements = (text: string): unknown[] => {
+    const seen: unknown[] = [];
+    forEachJsonArrayElement(text, "x.json", (element, index) => seen.push([index, element]));
+    return seen;
+  };
+  const failure = (text: string): string => {
+    try {
+      elements(text);
+    } catch (error) {
+      expect(error).toBeInstanceOf(DatasetError);
+      return (error as Error).message;
+    }
+    throw new Error("expected an error");
+  };
+
+  it("hands over each element of an array, in order, as JSON.parse reads it", () => {
+    const text = ' [1, "a]b\\"}", {"x": [2, {"y": "}"}]}, null,\n[[]], -2.5e3 ] ';
+    expect(elements(text)).toEqual((JSON.parse(text) as unknown[]).map((element, index) => [index, element]));
+    expect(elements("[]")).toEqual([]);
+  });
+
+  it.each(["[1,]", "[", "[1 2]", '[{"a":}]', '[1,\n2,\n{"a": 1,}]', "[] []", '[{"a":1}]x', ""])(
+    "fails on %j exactly as parseJsonFile does",
+    (text) => {
+      expect(failure(text)).toBe((() => {
+        try {
+          parseJsonFile(text, "x.json");
+        } catch (error) {
+          return (error as Error).message;
+        }
+        return "parsed";
+      })());
+    },
+  );
+
+  it("says what the text is when it is not an array", () => {
+    expect(failure('{"a": 1}')).toBe("x.json: must be a JSON array, got an object");
+    expect(failure("null")).toBe("x.json: must be a JSON array, got null");
   });
 });

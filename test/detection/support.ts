@@ -15,6 +15,9 @@ const nativeEngine = await selectBackend("tensorflow").then(
  */
 export const BACKENDS: readonly EngineChoice[] = ["wasm", "cpu", ...(nativeEngine ? (["tensorflow"] as const) : [])];
 
+/** The one backend for a test too heavy for all three: the native engine, else WASM (the product's own fallback). */
+export const FASTEST_BACKEND: EngineChoice = nativeEngine ? "tensorflow" : "wasm";
+
 /** Sets the backend up as the product does: our kernels and gradients registered. */
 export async function useBackend(name: EngineChoice): Promise<void> {
   await selectBackend(name);

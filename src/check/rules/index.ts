@@ -24,6 +24,7 @@ import { trainableStagesExist } from "./trainable-stages-exist.js";
 import { tapsShareChannelsWithoutFpn } from "./taps-share-channels-without-fpn.js";
 import { uniqueDetectorNames } from "./unique-detector-names.js";
 import { uniqueTaps } from "./unique-taps.js";
+import { weightsFileExists } from "./weights-file-exists.js";
 
 export const specifiedRules: readonly Rule[] = [
   requiredStatements,
@@ -31,6 +32,7 @@ export const specifiedRules: readonly Rule[] = [
   uniqueDetectorNames,
   trainableStagesExist,
   batchNormEpsValid,
+  weightsFileExists,
   knownBackbone,
   knownTapNodes,
   uniqueTaps,

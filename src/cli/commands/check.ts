@@ -1,4 +1,5 @@
 /** `detc check FILE…`: diagnostics with code frames, or the inferred feature pyramid; JSON or GitHub annotations for tools. */
+import { dirname } from "node:path";
 import Table from "cli-table3";
 import { Option, type Command } from "commander";
 import { checkSource, type CheckResult } from "../../check/index.js";
@@ -9,6 +10,7 @@ import { anchorDataJson, checkData, renderAnchorData } from "../anchor-data.js";
 import { sourceName, writeJson } from "../io.js";
 import { renderDiagnostic } from "../render-diagnostics.js";
 import { readSpec } from "../spec.js";
+import { filesBeside } from "../../util/files-beside.js";
 import { colors, thousands, type Colors } from "../style.js";
 
 interface CheckedFile {
@@ -115,7 +117,7 @@ export function registerCheck(program: Command): void {
       const files: CheckedFile[] = [];
       for (const path of paths) {
         const source = readSpec(path);
-        const result = checkSource(source);
+        const result = checkSource(source, { files: filesBeside(dirname(path)) });
         const data = options.data ? await checkData(path, result) : undefined;
         files.push({ path: sourceName(path), source, result: data ? withDataDiagnostics(result, data) : result, ...(data && { data }) });
       }

@@ -65,11 +65,13 @@ export function registerEval(program: Command): void {
     .action(async (file: string | undefined, options: EvalOptions) => {
       if (options.annotations || options.detections) {
         if (!options.annotations || !options.detections) throw new UsageError("--annotations and --detections go together");
-        const { evaluateCoco } = await import("../../eval/coco-eval.js");
-        const { parseJsonFile } = await import("../../data/json.js");
-        const groundTruth = parseJsonFile(readText(options.annotations), options.annotations);
-        const detections = parseJsonFile(readText(options.detections), options.detections);
-        const stats = evaluateCoco(groundTruth as never, detections as never);
+        const { CocoResults, evaluateResults, loadGroundTruth } = await import("../../eval/coco-eval.js");
+        const { forEachJsonArrayElement, parseJsonFile } = await import("../../data/json.js");
+        const cocoGt = loadGroundTruth(parseJsonFile(readText(options.annotations), options.annotations) as never);
+        // Detections stream into columns, one parsed object at a time.
+        const cocoDt = new CocoResults(cocoGt);
+        forEachJsonArrayElement(readText(options.detections), options.detections, (detection, index) => cocoDt.add(detection, index));
+        const stats = evaluateResults(cocoDt);
         if (options.json) return writeJson(stats);
         return printStats({ ...stats }, "");
       }
