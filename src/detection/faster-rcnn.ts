@@ -130,7 +130,7 @@ export class FasterRCNN implements WeightConverter {
   }
 
   /** `backbone(images.tensors)`: the named feature maps the RPN and RoI heads read. */
-  private features(images: tf.Tensor4D, training: boolean): Map<string, tf.Tensor4D> {
+  features(images: tf.Tensor4D, training: boolean): Map<string, tf.Tensor4D> {
     const taps = this.backbone.apply(images, { training }) as tf.Tensor4D[];
     const named = new Map(taps.map((map, i) => [String(i), map]));
     return this.fpn ? this.fpn.apply(named) : named;

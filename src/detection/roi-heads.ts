@@ -106,6 +106,9 @@ export type DetectionTensors = {
   readonly labels: tf.Tensor1D;
 };
 
+/** Pooled features per chunk at inference (see `predictInChunks`). */
+const POOLED_CHUNK_BYTES = 16 * 2 ** 20;
+
 /** `postprocess_detections`' `min_size`. */
 const MIN_DETECTION_SIZE = 1e-2;
 
@@ -120,6 +123,8 @@ export class RoIHeads {
     readonly boxPredictor: FastRCNNPredictor,
     readonly settings: BoxSettings,
     readonly random: Random,
+    /** At inference, proposals go through the box head in chunks of this many bytes of pooled features. */
+    readonly pooledChunkBytes = POOLED_CHUNK_BYTES,
   ) {
     this.proposalMatcher = new Matcher(settings.fgIouThresh, settings.bgIouThresh, false);
     this.fgBgSampler = new BalancedPositiveNegativeSampler(settings.batchSizePerImage, settings.positiveFraction);
@@ -136,6 +141,29 @@ export class RoIHeads {
   /** `box_roi_pool` → `box_head` → `box_predictor`. */
   private predict(features: ReadonlyMap<string, tf.Tensor4D>, proposals: readonly tf.Tensor2D[], imageSizes: readonly Size2D[]) {
     return this.boxPredictor.apply(this.boxHead.apply(this.boxRoiPool.forward(features, proposals, imageSizes)));
+  }
+
+  /**
+   * {@link predict} a chunk of one image's proposals at a time: the pooled features of every
+   * proposal (2 000 × 7×7×256 floats at 512 px, twice with the box head's reshape of them) never
+   * exist at once. Rows are independent through the box head, so the result is the same.
+   */
+  private predictInChunks(features: ReadonlyMap<string, tf.Tensor4D>, proposals: readonly tf.Tensor2D[], imageSizes: readonly Size2D[]) {
+    const [height, width] = this.boxRoiPool.outputSize;
+    const channels = features.values().next().value?.shape[3] ?? 1;
+    const perChunk = Math.max(1, Math.floor(this.pooledChunkBytes / (height * width * channels * 4)));
+    if (proposals.every((boxes) => boxes.shape[0] <= perChunk)) return this.predict(features, proposals, imageSizes);
+    const none = tf.zeros([0, 4]) as tf.Tensor2D;
+    const parts = proposals.flatMap((boxes, image) =>
+      Array.from({ length: Math.ceil(boxes.shape[0] / perChunk) }, (_, chunk) =>
+        tf.tidy(() => {
+          const start = chunk * perChunk;
+          const only = boxes.slice([start, 0], [Math.min(perChunk, boxes.shape[0] - start), 4]);
+          return this.predict(features, proposals.map((_, other) => (other === image ? only : none)), imageSizes);
+        }),
+      ),
+    );
+    return { classLogits: tf.concat(parts.map((part) => part.classLogits)) as tf.Tensor2D, boxRegression: tf.concat(parts.map((part) => part.boxRegression)) as tf.Tensor2D };
   }
 
   /** Training: sample proposals against the targets and return `fastrcnn_loss`. */
@@ -201,7 +229,7 @@ export class RoIHeads {
     imageSizes: readonly Size2D[],
   ): DetectionTensors[] {
     return tf.tidy(() => {
-      const { classLogits, boxRegression } = this.predict(features, proposals, imageSizes);
+      const { classLogits, boxRegression } = this.predictInChunks(features, proposals, imageSizes);
       const numClasses = classLogits.shape[1];
       const counts = proposals.map((boxes) => boxes.shape[0]);
       const boxes = tf.split(this.boxCoder.decode(boxRegression, proposals), counts);

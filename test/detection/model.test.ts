@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkSource } from "../../src/check/index.js";
 import type { DetectorSummary } from "../../src/check/summary.js";
 import { buildFasterRCNN, type FasterRCNN, type FasterRCNNLosses } from "../../src/detection/faster-rcnn.js";
+import { RoIHeads } from "../../src/detection/roi-heads.js";
 import { selectBackend } from "../../src/engine/backend.js";
 import type { EngineChoice } from "../../src/engine/engines.js";
 import { relativeError } from "../weights/support.js";
@@ -182,6 +183,27 @@ describe("a tiny Faster R-CNN (mobilenet_v3_small, FPN, 3 classes, input 128)", 
     expect(values).toMatchObject({ loss_rpn_box_reg: 0, loss_box_reg: 0 });
     expect(values.loss_objectness).toBeGreaterThan(0);
     expect(values.loss_classifier).toBeGreaterThan(0);
+  });
+
+  it("detects the same through the box head in chunks of proposals as in one pass", () => {
+    const width = 128;
+    const data = new Float32Array(width * width * 3).map((_, i) => ((i * 37) % 256) / 255);
+    const heads = model.roiHeads;
+    // 16 channels × 7 × 7 floats a box: chunks of 7 boxes, so each image's 50 proposals take 8.
+    const chunked = new RoIHeads(heads.boxRoiPool, heads.boxHead, heads.boxPredictor, heads.settings, heads.random, 16 * 7 * 7 * 4 * 7);
+    const [inOnePass, inChunks] = tf.tidy(() => {
+      const imageList = model.transform.batch([{ width, height: width, data }, { width, height: width, data: data.map((v) => 1 - v) }]);
+      const features = model.features(imageList.tensors, false);
+      const { proposals } = model.rpn.forward(imageList, [...features.values()], false);
+      expect(proposals.map((p) => p.shape[0])).toEqual([50, 50]);
+      return [heads, chunked].map((roiHeads) =>
+        roiHeads.detect(features, proposals, imageList.imageSizes).map(({ boxes, scores, labels }) => [boxes.arraySync(), scores.arraySync(), labels.arraySync()]),
+      );
+    });
+    expect(inOnePass!.flat(3).length).toBeGreaterThan(0);
+    expect(inChunks!.map((image) => image[2])).toEqual(inOnePass!.map((image) => image[2]));
+    const flat = (detections: typeof inOnePass) => detections!.flatMap((image) => [image[0], image[1]]).flat(2) as number[];
+    expect(relativeError(flat(inChunks), flat(inOnePass))).toBeLessThan(1e-5);
   });
 
   it("predicts boxes in the original image's pixels, by decreasing score, without leaking tensors", async () => {
