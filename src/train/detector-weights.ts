@@ -4,6 +4,7 @@
  * over them. Either every tensor is filled, or it throws with the report (see `load-weights.ts`).
  */
 import type { FasterRCNN } from "../detection/faster-rcnn.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { readCheckpoint } from "./checkpoint.js";
 import { restoreVariables } from "./restore-variables.js";
@@ -24,7 +25,12 @@ export function loadWeights(model: FasterRCNN, source: WeightsSource): WeightsRe
   if (source.weights !== undefined && source.init !== undefined) throw new Error("give weights (a detc checkpoint) or init (a torchvision state dict), not both");
   if (source.weights !== undefined) {
     restoreVariables(source.weights, model.variables(), readCheckpoint(source.weights).variables);
+    collectGarbage();
     return [];
   }
-  return initialiseWeights(model, { ...source, specDir: source.specDir ?? "." });
+  const reports = initialiseWeights(model, { ...source, specDir: source.specDir ?? "." });
+  // The files' bytes, and the random values the weights replaced, are garbage now: freed before
+  // inference or training, not held through it (V8 weighs such external memory lightly).
+  collectGarbage();
+  return reports;
 }

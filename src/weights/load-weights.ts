@@ -23,6 +23,7 @@ import { stateEntries } from "../zoo/graph.js";
 import { backboneNamings, detectorNamings, normaliseKeys, recognise, renameHint, type Naming } from "./layouts.js";
 import type { NamedTensor } from "./safetensors.js";
 import { float32Values, int32Values, readStateDict } from "./state-dict.js";
+import { collectGarbage } from "../util/collect-garbage.js";
 
 export interface ShapeMismatch {
   readonly key: string;
@@ -82,6 +83,9 @@ function assign(model: FasterRCNN, key: string, variable: tf.Variable, tensor: N
     const shape = [...tensor.shape];
     if (variable.dtype === "int32") variable.assign(tf.tensor(int32Values(tensor), shape, "int32"));
     else variable.assign(model.fromTorchLayout(key, tf.tensor(float32Values(tensor), shape, "float32")));
+    // tfjs-node keeps a new tensor's JavaScript values (here a view into the file's bytes) until an
+    // op first reads it; one read now moves it into the engine, so the file's bytes can go.
+    tf.reshape(variable, [-1]);
   });
 }
 
@@ -199,6 +203,11 @@ export function loadDetectorWeights(model: FasterRCNN, file: string, options: Lo
  */
 export function initialiseWeights(model: FasterRCNN, options: { specDir: string; init?: string } & LoadOptions): WeightsReport[] {
   const reports: WeightsReport[] = [];
+  if (model.spec.backbone.weights === undefined && options.init === undefined) return reports;
+  // The random initial values tfjs-node still holds in JavaScript (it moves a tensor into the
+  // engine when an op first reads it) are moved now and collected, before a file's bytes arrive.
+  tf.tidy(() => model.variables().forEach((variable) => tf.reshape(variable, [-1])));
+  collectGarbage();
   if (model.spec.backbone.weights !== undefined) reports.push(loadBackboneWeights(model, resolve(options.specDir, model.spec.backbone.weights), options));
   if (options.init !== undefined) reports.push(loadDetectorWeights(model, options.init, { ...options, filledEarlier: new Set(reports.flatMap((r) => r.loaded)) }));
   return reports;

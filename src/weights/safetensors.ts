@@ -24,12 +24,13 @@ export class SafetensorsError extends InputError {}
 const BYTES: Record<Dtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4 };
 
 /** The typed array holding a tensor's values, over little-endian bytes. */
-export function typedArray(dtype: Dtype, buffer: ArrayBuffer): NamedTensor["data"] {
-  if (dtype === "F64") return new Float64Array(buffer);
-  if (dtype === "F32") return new Float32Array(buffer);
-  if (dtype === "I32") return new Int32Array(buffer);
-  if (dtype === "I64") return new BigInt64Array(buffer);
-  return new Uint16Array(buffer);
+/** `count` elements of `dtype` at `byteOffset` in `buffer` (all of it by default), viewed, not copied. */
+export function typedArray(dtype: Dtype, buffer: ArrayBufferLike, byteOffset = 0, count?: number): NamedTensor["data"] {
+  if (dtype === "F64") return new Float64Array(buffer, byteOffset, count);
+  if (dtype === "F32") return new Float32Array(buffer, byteOffset, count);
+  if (dtype === "I32") return new Int32Array(buffer, byteOffset, count);
+  if (dtype === "I64") return new BigInt64Array(buffer, byteOffset, count);
+  return new Uint16Array(buffer, byteOffset, count);
 }
 
 export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, metadata: Record<string, string> = {}): Buffer {

@@ -72,7 +72,13 @@ function rebuildTensor(file: string, storage: Storage, offset: number, shape: nu
   if (count > 0 && (offset < 0 || (last + 1) * size > storage.bytes.length))
     throw new UnpicklingError(`${file}: a tensor [${shape}] reaches past the end of its storage (corrupt file)`);
   const contiguous = shape.every((_, axis) => shape[axis] === 1 || stride[axis] === shape.slice(axis + 1).reduce((a, b) => a * b, 1));
-  if (contiguous) return { dtype: storage.dtype, shape, data: typedArray(storage.dtype, Uint8Array.prototype.slice.call(storage.bytes, offset * size, (offset + count) * size).buffer) };
+  if (contiguous) {
+    // A view into the file's bytes where the element size allows (torch aligns storages to 64
+    // bytes), so the file is not held twice while it loads; a copy otherwise.
+    const start = storage.bytes.byteOffset + offset * size;
+    const buffer = start % size === 0 ? storage.bytes.buffer : Uint8Array.prototype.slice.call(storage.bytes, offset * size, (offset + count) * size).buffer;
+    return { dtype: storage.dtype, shape, data: typedArray(storage.dtype, buffer, buffer === storage.bytes.buffer ? start : 0, count) };
+  }
   const index = new Array<number>(shape.length).fill(0);
   for (let i = 0; i < count; i++) {
     const element = index.reduce((at, value, axis) => at + value * stride[axis]!, offset);

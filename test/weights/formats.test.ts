@@ -24,6 +24,15 @@ describe("PyTorch checkpoints", () => {
     expect([...int32Values(stateDict.get("count")!)]).toEqual([7]);
   });
 
+  it("views a contiguous tensor in the file's bytes rather than copying it (the file is not held twice while it loads)", () => {
+    const stateDict = readStateDict(fixture("plain.pth"));
+    const plain = stateDict.get("plain")!.data;
+    const { data: other } = readStateDict(fixture("wrapped.pth")).get("half")!;
+    // Every tensor of one file shares one buffer, the file's, larger than any tensor.
+    expect(plain.buffer.byteLength).toBeGreaterThan(plain.byteLength);
+    expect(other.buffer.byteLength).toBeGreaterThan(other.byteLength);
+  });
+
   it("reads a plain dict", () => {
     const tensor = readStateDict(fixture("plain.pth")).get("plain")!;
     expect(tensor.shape).toEqual([2, 2]);

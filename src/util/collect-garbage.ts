@@ -1,0 +1,19 @@
+/**
+ * JavaScript's garbage collected now, rather than whenever V8 gets to it. Between loading phases a
+ * weights file's bytes (hundreds of MB in an ArrayBuffer, outside V8's heap) and the arrays a model
+ * was initialised from are garbage, but V8 weighs such external memory lightly and kept them through
+ * inference: ResNet-50 C4 predicting from a 283 MB `.pth` held 546 MB of it (docs/memory.md).
+ * Node exposes `gc` only behind `--expose-gc`, a flag that can also be set once running.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+let gc: (() => void) | undefined;
+
+export function collectGarbage(): void {
+  if (gc === undefined) {
+    setFlagsFromString("--expose-gc");
+    gc = runInNewContext("gc") as () => void;
+  }
+  gc();
+}
