@@ -292,18 +292,15 @@ function poolGroup(
   // image); sampled and pooled a chunk of boxes at a time, only one chunk's samples are alive at once.
   const count = cropBoxes.shape[0];
   const chunk = Math.max(1, Math.floor(SAMPLE_CHUNK_BYTES / (rows * columns * atlas.shape[3] * 4)));
-  if (count <= chunk) return maskedAveragePool(tf.image.cropAndResize(atlas, cropBoxes, box.imageIndex, [rows, columns], "bilinear", 0), contributes, [gridY, gridX]);
-  const pooled: tf.Tensor4D[] = [];
-  for (let start = 0; start < count; start += chunk) {
-    const size = Math.min(chunk, count - start);
-    pooled.push(
-      tf.tidy(() => {
-        const samples = tf.image.cropAndResize(atlas, cropBoxes.slice([start, 0], [size, 4]), box.imageIndex.slice(start, size), [rows, columns], "bilinear", 0);
-        return maskedAveragePool(samples, contributes.slice([start, 0, 0, 0], [size, rows, columns, 1]), [gridY, gridX]);
-      }),
-    );
-  }
-  return tf.concat(pooled) as tf.Tensor4D;
+  // At least one chunk: no boxes pool to an empty [0, …] result.
+  const pooled = Array.from({ length: Math.max(1, Math.ceil(count / chunk)) }, (_, i) =>
+    tf.tidy(() => {
+      const [start, size] = [i * chunk, Math.min(chunk, count - i * chunk)];
+      const samples = tf.image.cropAndResize(atlas, cropBoxes.slice([start, 0], [size, 4]), box.imageIndex.slice(start, size), [rows, columns], "bilinear", 0);
+      return maskedAveragePool(samples, contributes.slice([start, 0, 0, 0], [size, rows, columns, 1]), [gridY, gridX]);
+    }),
+  );
+  return pooled.length === 1 ? pooled[0]! : (tf.concat(pooled) as tf.Tensor4D);
 }
 
 /**

@@ -7,7 +7,7 @@
 import type { DetectorAnalysis } from "../check/analysis.js";
 import type { Diagnostic } from "../check/diagnostic.js";
 import type { Span } from "../language/ast.js";
-import type { GraphNode } from "../zoo/graph.js";
+import { ancestors, type GraphNode } from "../zoo/graph.js";
 import { mapShape as featureMapShape, type NodeType } from "../zoo/infer.js";
 import { stages } from "../zoo/stages.js";
 
@@ -226,17 +226,9 @@ function addLayers({ g, analysis }: Drawing, graph: BackboneGraph, tapped: reado
     if (node.visible) return [name];
     return node.inputs.flatMap(visibleSources);
   };
-  const needed = new Set<string>();
-  const stack = [...tapped];
-  while (stack.length > 0) {
-    const name = stack.pop()!;
-    if (needed.has(name)) continue;
-    needed.add(name);
-    stack.push(...byName.get(name)!.inputs);
-  }
   let index = 0;
-  for (const node of graph.nodes) {
-    if (!node.visible || !needed.has(node.name) || node.op.kind === "input") continue;
+  for (const node of ancestors(graph, tapped)) {
+    if (!node.visible || node.op.kind === "input") continue;
     const id = g.node(`layer${index++}`, "backbone", node.name, [operationText(node)], stageOf.get(node.name));
     producerOf.set(node.name, id);
     const sources = new Set(node.inputs.flatMap(visibleSources));

@@ -78,14 +78,18 @@ function torchShape(model: FasterRCNN, key: string, variable: tf.Variable): numb
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((extent, i) => extent === b[i]);
 
+/**
+ * tfjs-node keeps a new tensor's JavaScript values (random initial values, or a view into a file's
+ * bytes) until an op first reads it; one cheap read moves it into the engine, so they can go.
+ */
+const moveIntoEngine = (variable: tf.Variable) => tf.reshape(variable, [-1]);
+
 function assign(model: FasterRCNN, key: string, variable: tf.Variable, tensor: NamedTensor): void {
   tf.tidy(() => {
     const shape = [...tensor.shape];
     if (variable.dtype === "int32") variable.assign(tf.tensor(int32Values(tensor), shape, "int32"));
     else variable.assign(model.fromTorchLayout(key, tf.tensor(float32Values(tensor), shape, "float32")));
-    // tfjs-node keeps a new tensor's JavaScript values (here a view into the file's bytes) until an
-    // op first reads it; one read now moves it into the engine, so the file's bytes can go.
-    tf.reshape(variable, [-1]);
+    moveIntoEngine(variable);
   });
 }
 
@@ -204,9 +208,8 @@ export function loadDetectorWeights(model: FasterRCNN, file: string, options: Lo
 export function initialiseWeights(model: FasterRCNN, options: { specDir: string; init?: string } & LoadOptions): WeightsReport[] {
   const reports: WeightsReport[] = [];
   if (model.spec.backbone.weights === undefined && options.init === undefined) return reports;
-  // The random initial values tfjs-node still holds in JavaScript (it moves a tensor into the
-  // engine when an op first reads it) are moved now and collected, before a file's bytes arrive.
-  tf.tidy(() => model.variables().forEach((variable) => tf.reshape(variable, [-1])));
+  // The random initial values are moved now and collected, before a file's bytes arrive.
+  tf.tidy(() => model.variables().forEach(moveIntoEngine));
   collectGarbage();
   if (model.spec.backbone.weights !== undefined) reports.push(loadBackboneWeights(model, resolve(options.specDir, model.spec.backbone.weights), options));
   if (options.init !== undefined) reports.push(loadDetectorWeights(model, options.init, { ...options, filledEarlier: new Set(reports.flatMap((r) => r.loaded)) }));
