@@ -64,7 +64,25 @@ const PROCESSES = `def fail(code, message):
     """Stops this process with the cause (rank 0 says it); 1: the spec, data or a file is wrong; 2: usage."""
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"train.py: {message}", file=sys.stderr, flush=True)
-    sys.exit(code)
+    exit_process(code)
+
+
+def exit_process(code):
+    """Exits; once processes talk over gloo, without torch's teardown. torch 1.13's gloo process group
+    joins its threads in its destructor while holding the GIL, which one of them may need to free the
+    last collective's tensors: the process then hangs at exit. Logs and checkpoints are closed by now."""
+    if not dist.is_initialized():
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def end_processes(world_size, code):
+    """Every process at the same point (the last collective's tensors freed while waiting), then exit."""
+    if world_size > 1:
+        dist.barrier()
+    exit_process(code)
 
 
 def check_batch_size(world_size):
@@ -247,9 +265,8 @@ def main():
         if stop:
             if rank == 0:
                 print(f"stopped at step {done}; continue with --resume", file=sys.stderr, flush=True)
-            sys.exit(130 if signal.SIGINT in signals else 143)
-    if world_size > 1:
-        dist.destroy_process_group()
+            end_processes(world_size, 130 if signal.SIGINT in signals else 143)
+    end_processes(world_size, 0)
 
 
 if __name__ == "__main__":
