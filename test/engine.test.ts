@@ -1,13 +1,15 @@
 /** Engine selection and the doctor's report; only the last test needs the native engine. */
 import * as tf from "@tensorflow/tfjs";
+import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { selectBackend, tfjsCoreBehind, type BackendSelection, type EngineAttempt } from "../src/engine/backend.js";
 import { ENGINE_PACKAGES, ENGINES, isEngineChoice, isWasmOutOfMemory } from "../src/engine/engines.js";
 import { doctorReport, readNativeSetup, renderDoctorReport, type EngineFacts } from "../src/engine/doctor.js";
 
 const requireHere = createRequire(import.meta.url);
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 /** 2×2 matMul, the smallest check that a backend really computes. */
 async function matMulResult(): Promise<number[]> {
@@ -188,6 +190,38 @@ describe("native tensorflow engine", () => {
     expect(tfjsNode.getBackend()).toBe("tensorflow");
     expect(await matMulResult()).toEqual([19, 22, 43, 50]);
     expect(selection.attempts.find((a) => a.outcome === "active")!.detail).toMatch(/^TensorFlow \d+\.\d+/);
+  });
+});
+
+describe("the native engine's start-up pages", () => {
+  it("are handed back after loading: libtensorflow keeps a few MB resident, not ~250, and ops still compute", (context) => {
+    if (readNativeSetup()?.engine !== "tensorflow") return context.skip("no native engine on this machine");
+    // A fresh process: what loading reads must not have been released, or refaulted, by other tests.
+    const script = `
+      import { readFileSync } from "node:fs";
+      import * as tf from "@tensorflow/tfjs";
+      import { useEngine } from ${JSON.stringify(inject("cli").replace(/detc\.js$/, "index.js"))};
+      const selection = await useEngine("tensorflow");
+      const residentMiB = () => {
+        let kib = 0, library = false;
+        for (const line of readFileSync("/proc/self/smaps", "utf8").split("\\n")) {
+          if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) library = line.includes("libtensorflow");
+          else if (library && line.startsWith("Rss:")) kib += Number(line.split(/\\s+/)[1]);
+        }
+        return kib / 1024;
+      };
+      const afterLoad = residentMiB();
+      const image = tf.ones([1, 32, 32, 8]);
+      const sum = (await tf.conv2d(image, tf.ones([3, 3, 8, 4]), 1, "same").sum().data())[0];
+      console.log(JSON.stringify({ detail: selection.attempts.find((a) => a.outcome === "active").detail, afterLoad, afterOps: residentMiB(), sum }));`;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    expect(child.status, child.stderr).toBe(0);
+    const { detail, afterLoad, afterOps, sum } = JSON.parse(child.stdout);
+    expect(detail).not.toContain("stay resident");
+    expect(afterLoad).toBeLessThan(64); // ~250 MiB when they stay
+    expect(afterOps).toBeLessThan(128);
+    // A "same" 3×3 convolution of ones: each of the 9 taps meets (32 − |dx|)(32 − |dy|) pixels, 8 channels, 4 outputs.
+    expect(sum).toBe(4 * 8 * (32 + 31 + 31) ** 2);
   });
 });
 

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ENGINES, ENGINE_PACKAGES, type EngineChoice, type EngineName } from "./engines.js";
+import { existsSync } from "node:fs";
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -96,6 +97,7 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   // GPU kernel adds atomically and has no deterministic version, so it is left alone there.
   if (engine === "tensorflow") process.env.TF_DETERMINISTIC_OPS ??= "1";
   requireNative(specifier, quiet);
+  const pagesKept = releaseStartUpPages();
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
   const theirs = tfjsCoreBehind(requireHere.resolve(specifier));
@@ -103,7 +105,35 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   if (theirs !== ours) throw new Error(`${specifier} runs on another copy of @tensorflow/tfjs-core (${theirs}); run \`npm dedupe\``);
   if (!(await tf.setBackend("tensorflow"))) throw new Error("the tensorflow backend failed to initialise");
   const binding = (tf.backend() as { binding?: { TF_Version?: string } }).binding;
-  return `TensorFlow ${binding?.TF_Version ?? "(unknown version)"} C library`;
+  return `TensorFlow ${binding?.TF_Version ?? "(unknown version)"} C library${pagesKept ? `; ${pagesKept}` : ""}`;
+}
+
+/**
+ * Loading libtensorflow reads some 250 MB of it once (relocations, the static initialisers that
+ * register its kernels), and those pages would stay resident for the whole run. The helper that
+ * src/engine/install-engine.mjs builds (src/engine/native/release-pages.c) hands them back: they
+ * are clean copies of the file, read back if ever used. Returns why not, when it cannot.
+ */
+/** The set-up script, found upwards from this module (src/engine/ in development, a dist/ bundle when built). */
+export function setupScriptPath(): string {
+  const relative = join("src", "engine", "install-engine.mjs");
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, relative))) return join(dir, relative);
+    if (dirname(dir) === dir) return relative;
+  }
+}
+
+function releaseStartUpPages(): string | undefined {
+  if (process.platform !== "linux") return undefined;
+  const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", "detc-release-pages.node");
+  const kept = "start-up pages stay resident (about 250 MB more memory)";
+  if (!existsSync(helper)) return `${kept}: ${helper} is not built (the engine set-up builds it: \`node ${setupScriptPath()}\`)`;
+  try {
+    (requireHere(helper) as { releaseFilePages(pathPart: string): number }).releaseFilePages("libtensorflow");
+    return undefined;
+  } catch (error) {
+    return `${kept}: ${(error as Error).message}`;
+  }
 }
 
 let wasmPathsSet = false;

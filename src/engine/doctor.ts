@@ -8,8 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { selectBackend, type BackendSelection, type EngineAttempt } from "./backend.js";
+import { selectBackend, setupScriptPath, type BackendSelection, type EngineAttempt } from "./backend.js";
 import { ENGINE_PACKAGES, ENGINES, type EngineName } from "./engines.js";
 
 /** What src/engine/install-engine.mjs recorded in `@tensorflow/tfjs-node/deps/detc-engine.json`. */
@@ -206,15 +205,6 @@ function gpuFacts(): GpuFacts {
     // no NVIDIA kernel driver loaded
   }
   return { nvidiaDriver, cudaRuntime: findSharedLibrary("libcudart.so.11.0"), cudnn: findSharedLibrary("libcudnn.so.8") };
-}
-
-/** The set-up script, found upwards from this module (src/engine/ in development, a dist/ bundle when built). */
-function setupScriptPath(): string {
-  const relative = join("src", "engine", "install-engine.mjs");
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, relative))) return join(dir, relative);
-    if (dirname(dir) === dir) return relative;
-  }
 }
 
 /** Gathers the doctor's facts; selects the `auto` engine unless a selection is passed in. */

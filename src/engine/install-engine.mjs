@@ -65,18 +65,21 @@ function say(message) {
 }
 
 /**
- * Prints the one-line outcome and exits 0; `record` keeps it in tfjs-node's deps/detc-engine.json
- * for the next run and for `detc doctor` (src/engine/doctor.ts reads it).
+ * Prints the one-line outcome and exits 0; with `record`, keeps it in tfjs-node's
+ * deps/detc-engine.json for the next run and for `detc doctor` (src/engine/doctor.ts reads it).
+ * A native engine also gets its start-up page release (see {@link buildPageRelease}).
  * @param {"tensorflow" | "wasm"} engine
  * @param {Outcome} outcome
- * @param {TfjsNode} [record]
+ * @param {TfjsNode} [tfjsNode]
+ * @param {boolean} [record]
  * @returns {never}
  */
-function finish(engine, { how, tensorflow }, record) {
+function finish(engine, { how, tensorflow }, tfjsNode, record = true) {
+  if (tfjsNode && record) writeStatus(tfjsNode, { engine, tensorflow, how, at: new Date().toISOString() });
+  const pages = engine === "tensorflow" && tfjsNode ? `; ${buildPageRelease(tfjsNode)}` : "";
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
-  if (record) writeStatus(record, { engine, tensorflow, how, at: new Date().toISOString() });
   const hint = engine === "tensorflow" ? "" : " — `detc doctor` lists the fixes";
-  say(`${engine} (${tensorflow ? `TensorFlow ${tensorflow}, ` : ""}${how}) [${seconds} s]${hint}`);
+  say(`${engine} (${tensorflow ? `TensorFlow ${tensorflow}, ` : ""}${how}${pages}) [${seconds} s]${hint}`);
   process.exit(0);
 }
 
@@ -378,6 +381,51 @@ function buildAgainstWheel(tfjsNode) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// the start-up page release
+
+/** Where the engine finds the addon (src/engine/backend.ts looks in the same place). */
+const pageReleasePath = (/** @type {TfjsNode} */ tfjsNode) => join(tfjsNode.dir, "deps", "detc-release-pages.node");
+
+/** Node's own headers, which are all a Node-API addon compiles against. */
+function nodeHeadersDir() {
+  const prefixes = [process.env.npm_config_nodedir, dirname(dirname(process.execPath)),
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "node-gyp", process.versions.node)];
+  for (const prefix of prefixes) {
+    if (prefix && existsSync(join(prefix, "include", "node", "node_api.h"))) return join(prefix, "include", "node");
+  }
+  throw new StepFailed(`Node's headers (node_api.h) are in none of ${prefixes.filter(Boolean).join(", ")}`);
+}
+
+/**
+ * Builds src/engine/native/release-pages.c, which lets the engine hand back the ~250 MB of
+ * libtensorflow that only loading reads, and tries it in a child process that then runs an op.
+ * Never fails the install: says what happened, for the install line.
+ * @param {TfjsNode} tfjsNode
+ */
+function buildPageRelease(tfjsNode) {
+  const target = pageReleasePath(tfjsNode);
+  if (existsSync(target)) return "start-up pages released after load";
+  const partial = target.replace(/\.node$/, ".partial.node");
+  try {
+    if (process.platform !== "linux") throw new StepFailed(`Linux only, not ${process.platform}`);
+    const source = join(projectRoot, "src", "engine", "native", "release-pages.c");
+    run(process.env.CC ?? "cc", ["-O2", "-shared", "-fPIC", `-I${nodeHeadersDir()}`, source, "-o", partial], { timeout: minutes(1) });
+    const check = `
+      const tf = require(${JSON.stringify(tfjsNode.dir)});
+      if (!(require(${JSON.stringify(partial)}).releaseFilePages("libtensorflow") > 0)) throw new Error("no libtensorflow mapping found");
+      const sum = tf.tensor([1, 2, 3]).square().sum().dataSync()[0];
+      if (sum !== 14) throw new Error("wrong result " + sum);`;
+    run(process.execPath, ["-e", check], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" }, timeout: minutes(2) });
+    renameSync(partial, target);
+    return "start-up pages released after load";
+  } catch (error) {
+    rmSync(partial, { force: true });
+    if (!(error instanceof StepFailed)) throw error;
+    return `start-up pages stay resident (about 250 MB more memory): the page-release helper did not build: ${error.message}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 function main() {
   if (process.env.DETC_SKIP_NATIVE_ENGINE === "1") finish("wasm", { how: "DETC_SKIP_NATIVE_ENGINE=1: native engine not set up" });
@@ -389,7 +437,7 @@ function main() {
   // A finished run, success or not, is not redone on every `npm install`; --retry starts over.
   if (process.argv.includes("--retry")) clearNativeBuild(tfjsNode);
   const previous = readStatus(tfjsNode);
-  if (previous?.engine === "tensorflow" && existsSync(tfjsNode.binding)) finish("tensorflow", { ...previous, how: `already set up: ${previous.how}` });
+  if (previous?.engine === "tensorflow" && existsSync(tfjsNode.binding)) finish("tensorflow", { ...previous, how: `already set up: ${previous.how}` }, tfjsNode, false);
   if (previous?.engine === "wasm") {
     finish("wasm", { how: `as decided at ${previous.at}: ${previous.how}; \`node ${fileURLToPath(import.meta.url)} --retry\` tries again` });
   }
