@@ -3,6 +3,7 @@ import { builtinModules } from "node:module";
 import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { packageVsix } from "../grammar/package-vsix.js";
+import { bytesSource } from "../src/weights/byte-source.js";
 import { readZip } from "../src/weights/zip.js";
 
 const source = JSON.parse(readFileSync(new URL("../grammar/vscode/package.json", import.meta.url), "utf8")) as {
@@ -13,8 +14,8 @@ const source = JSON.parse(readFileSync(new URL("../grammar/vscode/package.json",
 };
 
 it("packs the manifest, the extension's files and a self-contained extension.js", async () => {
-  const files = readZip(await packageVsix(), "detc.vsix");
-  const text = (name: string) => Buffer.from(files.get(name) ?? new Uint8Array()).toString("utf8");
+  const files = readZip(bytesSource(await packageVsix(), "detc.vsix"));
+  const text = (name: string) => Buffer.from(files.get(name)?.read() ?? new Uint8Array()).toString("utf8");
   expect([...files.keys()].sort()).toEqual([
     "[Content_Types].xml",
     "extension.vsixmanifest",

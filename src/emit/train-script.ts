@@ -212,6 +212,9 @@ def main():
     resuming = os.path.exists(checkpoint)
     if resuming and args.init and rank == 0:
         print(f"note: --init {args.init} is not read: the run continues from {checkpoint}", file=sys.stderr, flush=True)
+    if RECOMPUTE_STAGES and rank == 0:
+        print("note: \`train recompute_stages true\` is not carried over: this script keeps every stage's activations "
+              "for the backward pass (more memory, the same gradients)", file=sys.stderr, flush=True)
     train_split, val_split, training = read_splits()
     per_epoch = steps_per_epoch(len(training))
     total_steps = min(EPOCHS * per_epoch, args.max_steps or EPOCHS * per_epoch)

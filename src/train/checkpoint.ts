@@ -6,7 +6,7 @@
  */
 import { CheckpointError } from "./restore-variables.js";
 import { writeFileAtomically } from "../util/durable-file.js";
-import { readFileSync } from "node:fs";
+import { fileSource, type ByteSource } from "../weights/byte-source.js";
 import * as tf from "@tensorflow/tfjs";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, type NamedTensor } from "../weights/safetensors.js";
 
@@ -60,15 +60,15 @@ export interface LoadedCheckpoint {
 }
 
 export function readCheckpoint(path: string): LoadedCheckpoint {
-  let bytes: Buffer;
+  let source: ByteSource;
   try {
-    bytes = readFileSync(path);
+    source = fileSource(path);
   } catch (error) {
-    throw new CheckpointError(`cannot read checkpoint ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error)}`);
+    throw new CheckpointError(`cannot read checkpoint ${path}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String((error as Error).message ?? error)}`);
   }
   let file;
   try {
-    file = decodeSafetensors(bytes, path);
+    file = decodeSafetensors(source);
   } catch (error) {
     if (error instanceof SafetensorsError) throw new CheckpointError(error.message);
     throw error;

@@ -3,6 +3,7 @@
  * (no file system), so a checkpoint read from disk and a web page's downloaded weights both come here.
  */
 import * as tf from "@tensorflow/tfjs";
+import { moveIntoEngine } from "../engine/move-into-engine.js";
 import { InputError } from "../util/input-error.js";
 import type { NamedTensor } from "../weights/safetensors.js";
 
@@ -26,6 +27,9 @@ export function restoreVariables(path: string, into: ReadonlyMap<string, tf.Vari
   }
   for (const [name, variable] of into) {
     const saved = from.get(name)!;
-    tf.tidy(() => variable.assign(tf.tensor(saved.data as Float32Array | Int32Array, saved.shape as number[], variable.dtype)));
+    tf.tidy(() => {
+      variable.assign(tf.tensor(saved.data as Float32Array | Int32Array, saved.shape as number[], variable.dtype));
+      moveIntoEngine(variable);
+    });
   }
 }

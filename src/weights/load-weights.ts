@@ -24,6 +24,7 @@ import { backboneNamings, detectorNamings, normaliseKeys, recognise, renameHint,
 import type { NamedTensor } from "./safetensors.js";
 import { float32Values, int32Values, readStateDict } from "./state-dict.js";
 import { collectGarbage } from "../util/collect-garbage.js";
+import { moveIntoEngine } from "../engine/move-into-engine.js";
 
 export interface ShapeMismatch {
   readonly key: string;
@@ -77,12 +78,6 @@ function torchShape(model: FasterRCNN, key: string, variable: tf.Variable): numb
 }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((extent, i) => extent === b[i]);
-
-/**
- * tfjs-node keeps a new tensor's JavaScript values (random initial values, or a view into a file's
- * bytes) until an op first reads it; one cheap read moves it into the engine, so they can go.
- */
-const moveIntoEngine = (variable: tf.Variable) => tf.reshape(variable, [-1]);
 
 function assign(model: FasterRCNN, key: string, variable: tf.Variable, tensor: NamedTensor): void {
   tf.tidy(() => {
@@ -209,7 +204,7 @@ export function initialiseWeights(model: FasterRCNN, options: { specDir: string;
   const reports: WeightsReport[] = [];
   if (model.spec.backbone.weights === undefined && options.init === undefined) return reports;
   // The random initial values are moved now and collected, before a file's bytes arrive.
-  tf.tidy(() => model.variables().forEach(moveIntoEngine));
+  tf.tidy(() => model.variables().forEach((variable) => moveIntoEngine(variable)));
   collectGarbage();
   if (model.spec.backbone.weights !== undefined) reports.push(loadBackboneWeights(model, resolve(options.specDir, model.spec.backbone.weights), options));
   if (options.init !== undefined) reports.push(loadDetectorWeights(model, options.init, { ...options, filledEarlier: new Set(reports.flatMap((r) => r.loaded)) }));

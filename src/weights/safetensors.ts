@@ -5,13 +5,29 @@
  */
 
 import { InputError } from "../util/input-error.js";
+import type { ByteSource } from "./byte-source.js";
 
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32";
 
 export interface NamedTensor {
   readonly dtype: Dtype;
   readonly shape: readonly number[];
+  /** The values; a tensor decoded from a file reads them from it on each access (see {@link lazyTensor}). */
   readonly data: Float64Array | Float32Array | Int32Array | BigInt64Array | Uint16Array;
+}
+
+/**
+ * A tensor whose values are read when asked for, and not kept: loading a file then holds one
+ * tensor's bytes at a time. Read `data` once per use.
+ */
+export function lazyTensor(dtype: Dtype, shape: readonly number[], read: () => NamedTensor["data"]): NamedTensor {
+  return {
+    dtype,
+    shape,
+    get data() {
+      return read();
+    },
+  };
 }
 
 export interface SafetensorsFile {
@@ -59,14 +75,15 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, NamedTensor>, met
   return out;
 }
 
-export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buffer.length < 8) throw new SafetensorsError(`${file}: too short to be a safetensors file`);
-  const headerLength = Number(buffer.readBigUInt64LE(0));
-  if (headerLength > buffer.length - 8) throw new SafetensorsError(`${file}: header length ${headerLength} exceeds the file (truncated?)`);
+/** The header, checked against the file's size; each tensor's bytes are read when asked for. */
+export function decodeSafetensors(source: ByteSource): SafetensorsFile {
+  const file = source.name;
+  if (source.size < 8) throw new SafetensorsError(`${file}: too short to be a safetensors file`);
+  const headerLength = Number(Buffer.from(source.read(0, 8).buffer).readBigUInt64LE(0));
+  if (headerLength > source.size - 8) throw new SafetensorsError(`${file}: header length ${headerLength} exceeds the file (truncated?)`);
   let header: Record<string, { dtype: Dtype; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
   try {
-    header = JSON.parse(buffer.subarray(8, 8 + headerLength).toString("utf8"));
+    header = JSON.parse(Buffer.from(source.read(8, headerLength).buffer).toString("utf8"));
   } catch {
     throw new SafetensorsError(`${file}: the header is not valid JSON (not a safetensors file, or corrupt)`);
   }
@@ -85,11 +102,9 @@ export function decodeSafetensors(bytes: Uint8Array, file: string): SafetensorsF
       throw new SafetensorsError(`${file}: tensor ${name} has a malformed shape or byte range in the header (corrupt file)`);
     const [begin, end] = data_offsets;
     const count = shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * BYTES[dtype] || dataStart + end > buffer.length)
+    if (end - begin !== count * BYTES[dtype] || dataStart + end > source.size)
       throw new SafetensorsError(`${file}: tensor ${name} [${shape}] ${dtype} does not fit its byte range (corrupt or truncated)`);
-    // Copy so the typed array is aligned whatever the header length.
-    const slice = Uint8Array.prototype.slice.call(buffer, dataStart + begin, dataStart + end).buffer;
-    tensors.set(name, { dtype, shape, data: typedArray(dtype, slice) });
+    tensors.set(name, lazyTensor(dtype, shape, () => typedArray(dtype, source.read(dataStart + begin, end - begin).buffer)));
   }
   return { tensors, metadata };
 }

@@ -2,9 +2,10 @@
  * State-dict files in either exchange format, told apart by their bytes: a PyTorch checkpoint
  * (`.pth`/`.pt`, a zip) or `.safetensors`. Tensors are in torchvision's layouts (OIHW, [out, in]).
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { extname } from "node:path";
 import { InputError } from "../util/input-error.js";
+import { fileSource, type ByteSource } from "./byte-source.js";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "./safetensors.js";
 import { decodeTorchCheckpoint, encodeTorchCheckpoint } from "./torch-checkpoint.js";
 import { isZip } from "./zip.js";
@@ -14,18 +15,22 @@ export type StateDict = ReadonlyMap<string, NamedTensor>;
 /** The pickle protocol's first bytes: torch.save before 1.6 (or `_use_new_zipfile_serialization=False`). */
 const isLegacyPickle = (bytes: Uint8Array) => bytes[0] === 0x80 && bytes[1] !== undefined && bytes[1] <= 5;
 
+/** The file's tensors; each one's bytes are read from the file when its values are asked for. */
 export function readStateDict(path: string): StateDict {
-  let bytes: Buffer;
+  let source: ByteSource;
+  let start: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    source = fileSource(path);
+    start = source.read(0, Math.min(4, source.size));
   } catch (error) {
+    if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(`cannot read weights ${path}: ${code === "ENOENT" ? "no such file" : String(error)}`);
+    throw new InputError(`cannot read weights ${path}: ${code === "ENOENT" ? "no such file" : String((error as Error).message ?? error)}`);
   }
-  if (isZip(bytes)) return decodeTorchCheckpoint(bytes, path);
-  if (isLegacyPickle(bytes))
+  if (isZip(start)) return decodeTorchCheckpoint(source);
+  if (isLegacyPickle(start))
     throw new InputError(`${path}: a PyTorch file in the pre-1.6 format; re-save it with torch.save(torch.load(f), f) in PyTorch ≥ 1.6`);
-  return decodeSafetensors(bytes, path).tensors;
+  return decodeSafetensors(source).tensors;
 }
 
 /** Written as a torch checkpoint or safetensors, by the file's extension. */

@@ -5,8 +5,9 @@
  * needs; written (state dicts of contiguous tensors) as torch writes it, so `torch.load` reads it.
  */
 import { PyDict, unpickle, UnpicklingError } from "./pickle.js";
-import { typedArray, type Dtype, type NamedTensor } from "./safetensors.js";
-import { readZip, writeZip } from "./zip.js";
+import type { ByteSource } from "./byte-source.js";
+import { lazyTensor, typedArray, type Dtype, type NamedTensor } from "./safetensors.js";
+import { readZip, writeZip, type ZipEntry } from "./zip.js";
 
 const STORAGE_DTYPES: Record<string, Dtype> = {
   DoubleStorage: "F64",
@@ -29,7 +30,7 @@ const UNREAD_STORAGES: Record<string, string> = {
 
 interface Storage {
   readonly dtype: Dtype;
-  readonly bytes: Uint8Array;
+  readonly entry: ZipEntry;
 }
 
 /** A tensor of a dtype detc does not read (uint8, bool, …): refused by key once the dict is known. */
@@ -54,7 +55,7 @@ const isIndexList = (value: unknown): value is number[] => Array.isArray(value) 
 function rebuildArguments(file: string, args: unknown[]): { storage: Storage | UnreadTensor; offset: number; shape: number[]; stride: number[] } {
   const [storage, offset, shape, stride] = args;
   const valid =
-    (storage instanceof UnreadTensor || (typeof storage === "object" && storage !== null && "bytes" in storage)) &&
+    (storage instanceof UnreadTensor || (typeof storage === "object" && storage !== null && "entry" in storage)) &&
     isIndex(offset) &&
     isIndexList(shape) &&
     isIndexList(stride) &&
@@ -63,40 +64,44 @@ function rebuildArguments(file: string, args: unknown[]): { storage: Storage | U
   return { storage: storage as Storage | UnreadTensor, offset, shape, stride };
 }
 
-/** `torch._utils._rebuild_tensor_v2`: the strided view of a storage, copied out contiguous. */
+/**
+ * `torch._utils._rebuild_tensor_v2`: the strided view of a storage. A contiguous tensor (what
+ * `state_dict()` saves) is read from the file when its values are asked for; any other is copied
+ * out contiguous now.
+ */
 function rebuildTensor(file: string, storage: Storage, offset: number, shape: number[], stride: number[]): NamedTensor {
-  const size = BYTES[storage.dtype];
+  const { dtype, entry } = storage;
+  const size = BYTES[dtype];
   const count = shape.reduce((a, b) => a * b, 1);
-  const out = new Uint8Array(count * size);
   const last = shape.reduce((max, extent, axis) => max + (extent - 1) * stride[axis]!, offset);
-  if (count > 0 && (offset < 0 || (last + 1) * size > storage.bytes.length))
+  if (count > 0 && (offset < 0 || (last + 1) * size > entry.size))
     throw new UnpicklingError(`${file}: a tensor [${shape}] reaches past the end of its storage (corrupt file)`);
   const contiguous = shape.every((_, axis) => shape[axis] === 1 || stride[axis] === shape.slice(axis + 1).reduce((a, b) => a * b, 1));
-  if (contiguous) {
-    // A view into the file's bytes where the element size allows (torch aligns storages to 64
-    // bytes), so the file is not held twice while it loads; a copy otherwise.
-    const start = storage.bytes.byteOffset + offset * size;
-    const buffer = start % size === 0 ? storage.bytes.buffer : Uint8Array.prototype.slice.call(storage.bytes, offset * size, (offset + count) * size).buffer;
-    return { dtype: storage.dtype, shape, data: typedArray(storage.dtype, buffer, buffer === storage.bytes.buffer ? start : 0, count) };
-  }
+  if (contiguous) return lazyTensor(dtype, shape, () => typedArray(dtype, entry.read(offset * size, count * size).buffer, 0, count));
+  const bytes = entry.read();
+  const out = new Uint8Array(count * size);
   const index = new Array<number>(shape.length).fill(0);
   for (let i = 0; i < count; i++) {
     const element = index.reduce((at, value, axis) => at + value * stride[axis]!, offset);
-    out.set(storage.bytes.subarray(element * size, (element + 1) * size), i * size);
+    out.set(bytes.subarray(element * size, (element + 1) * size), i * size);
     for (let axis = shape.length - 1; axis >= 0; axis--) {
       if (++index[axis]! < shape[axis]!) break;
       index[axis] = 0;
     }
   }
-  return { dtype: storage.dtype, shape, data: typedArray(storage.dtype, out.buffer) };
+  return { dtype, shape, data: typedArray(dtype, out.buffer) };
 }
 
 const isTensor = (value: unknown): value is NamedTensor =>
   typeof value === "object" && value !== null && "dtype" in value && "shape" in value && "data" in value;
 
-/** The state dict in a torch checkpoint's bytes (unwrapped from `{"model": …}` / `{"state_dict": …}`). */
-export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): Map<string, NamedTensor> {
-  const entries = readZip(bytes, file);
+/**
+ * The state dict in a torch checkpoint (unwrapped from `{"model": …}` / `{"state_dict": …}`): read
+ * are the zip's directory and the pickle; each tensor's bytes when its values are asked for.
+ */
+export function decodeTorchCheckpoint(source: ByteSource): Map<string, NamedTensor> {
+  const file = source.name;
+  const entries = readZip(source);
   const pickleName = [...entries.keys()].find((name) => name.endsWith("/data.pkl") || name === "data.pkl");
   if (pickleName === undefined) throw new UnpicklingError(`${file}: a zip file but not a PyTorch checkpoint (no data.pkl)`);
   const archive = pickleName.slice(0, -"data.pkl".length);
@@ -126,7 +131,7 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): Map<stri
     storageTypes.set(storageType, dtype);
     globals.set(`torch.${name}`, storageType);
   }
-  const value = unpickle(entries.get(pickleName)!, file, {
+  const value = unpickle(entries.get(pickleName)!.read(), file, {
     resolveGlobal: (module, name) => globals.get(`${module}.${name}`) ?? refuse(`${module}.${name}`),
     persistentLoad: (pid) => {
       // ('storage', storage_type, key, location, numel)
@@ -136,9 +141,9 @@ export function decodeTorchCheckpoint(bytes: Uint8Array, file: string): Map<stri
       if (dtype instanceof UnreadTensor) return dtype;
       let storage = storages.get(key);
       if (!storage) {
-        const bytes = entries.get(`${archive}data/${key}`);
-        if (!bytes) throw new UnpicklingError(`${file}: storage ${key} is missing from the archive (corrupt file)`);
-        storage = { dtype, bytes };
+        const entry = entries.get(`${archive}data/${key}`);
+        if (!entry) throw new UnpicklingError(`${file}: storage ${key} is missing from the archive (corrupt file)`);
+        storage = { dtype, entry };
         storages.set(key, storage);
       }
       return storage;

@@ -5,6 +5,7 @@
  */
 import { inflateRawSync } from "node:zlib";
 import { InputError } from "../util/input-error.js";
+import type { ByteSource } from "./byte-source.js";
 
 export class ZipError extends InputError {}
 
@@ -14,40 +15,70 @@ const END_OF_CENTRAL_DIRECTORY = 0x06054b50;
 
 export const isZip = (bytes: Uint8Array) => bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 
-/** Every entry's bytes, by name. */
-export function readZip(bytes: Uint8Array, file: string): Map<string, Uint8Array> {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A zip entry, read when asked: a stored entry by range, a deflated one whole. */
+export interface ZipEntry {
+  /** Uncompressed size. */
+  readonly size: number;
+  read(offset?: number, length?: number): Uint8Array;
+}
+
+/** Every entry, by name, from the central directory; no entry's data is read yet. */
+export function readZip(source: ByteSource): Map<string, ZipEntry> {
+  const file = source.name;
   // The end record is the last 22 bytes unless a comment (≤ 65535 bytes) follows it.
+  const tailStart = Math.max(0, source.size - 22 - 0xffff);
+  const tail = Buffer.from(source.read(tailStart, source.size - tailStart).buffer);
   let end = -1;
-  for (let at = buffer.length - 22; at >= Math.max(0, buffer.length - 22 - 0xffff); at--)
-    if (buffer.readUInt32LE(at) === END_OF_CENTRAL_DIRECTORY) {
+  for (let at = tail.length - 22; at >= 0; at--)
+    if (tail.readUInt32LE(at) === END_OF_CENTRAL_DIRECTORY) {
       end = at;
       break;
     }
   if (end < 0) throw new ZipError(`${file}: not a complete zip file (no central directory; truncated?)`);
-  const count = buffer.readUInt16LE(end + 10);
-  let at = buffer.readUInt32LE(end + 16);
-  const entries = new Map<string, Uint8Array>();
+  const count = tail.readUInt16LE(end + 10);
+  const directorySize = tail.readUInt32LE(end + 12);
+  const directoryOffset = tail.readUInt32LE(end + 16);
+  if (directoryOffset + directorySize > tailStart + end) throw new ZipError(`${file}: corrupt zip central directory`);
+  const directory = Buffer.from(source.read(directoryOffset, directorySize).buffer);
+  const entries = new Map<string, ZipEntry>();
+  let at = 0;
   for (let i = 0; i < count; i++) {
-    if (at + 46 > buffer.length || buffer.readUInt32LE(at) !== CENTRAL_HEADER) throw new ZipError(`${file}: corrupt zip central directory`);
-    const method = buffer.readUInt16LE(at + 10);
-    const compressedSize = buffer.readUInt32LE(at + 20);
-    const nameLength = buffer.readUInt16LE(at + 28);
-    const extraLength = buffer.readUInt16LE(at + 30);
-    const commentLength = buffer.readUInt16LE(at + 32);
-    const localOffset = buffer.readUInt32LE(at + 42);
-    const name = buffer.toString("utf8", at + 46, at + 46 + nameLength);
+    if (at + 46 > directory.length || directory.readUInt32LE(at) !== CENTRAL_HEADER) throw new ZipError(`${file}: corrupt zip central directory`);
+    const method = directory.readUInt16LE(at + 10);
+    const compressedSize = directory.readUInt32LE(at + 20);
+    const size = directory.readUInt32LE(at + 24);
+    const nameLength = directory.readUInt16LE(at + 28);
+    const extraLength = directory.readUInt16LE(at + 30);
+    const commentLength = directory.readUInt16LE(at + 32);
+    const localOffset = directory.readUInt32LE(at + 42);
+    const name = directory.toString("utf8", at + 46, at + 46 + nameLength);
     if (compressedSize === 0xffffffff || localOffset === 0xffffffff) throw new ZipError(`${file}: zip64 archives are not supported`);
-    if (localOffset + 30 > buffer.length || buffer.readUInt32LE(localOffset) !== LOCAL_HEADER) throw new ZipError(`${file}: corrupt zip entry ${name}`);
-    const dataStart = localOffset + 30 + buffer.readUInt16LE(localOffset + 26) + buffer.readUInt16LE(localOffset + 28);
-    if (dataStart + compressedSize > buffer.length) throw new ZipError(`${file}: zip entry ${name} runs past the end of the file (truncated?)`);
-    const data = buffer.subarray(dataStart, dataStart + compressedSize);
-    if (method === 0) entries.set(name, data);
-    else if (method === 8) entries.set(name, inflateRawSync(data));
-    else throw new ZipError(`${file}: zip entry ${name} uses compression method ${method}; only stored and deflate are supported`);
+    if (method !== 0 && method !== 8)
+      throw new ZipError(`${file}: zip entry ${name} uses compression method ${method}; only stored and deflate are supported`);
+    if (localOffset + 30 > source.size) throw new ZipError(`${file}: corrupt zip entry ${name}`);
+    const local = Buffer.from(source.read(localOffset, 30).buffer);
+    if (local.readUInt32LE(0) !== LOCAL_HEADER) throw new ZipError(`${file}: corrupt zip entry ${name}`);
+    const dataStart = localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
+    if (dataStart + compressedSize > source.size) throw new ZipError(`${file}: zip entry ${name} runs past the end of the file (truncated?)`);
+    entries.set(name, method === 0 ? storedEntry(source, dataStart, compressedSize) : deflatedEntry(source, name, dataStart, compressedSize, size));
     at += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
+}
+
+function storedEntry(source: ByteSource, start: number, size: number): ZipEntry {
+  return { size, read: (offset = 0, length = size - offset) => source.read(start + offset, length) };
+}
+
+function deflatedEntry(source: ByteSource, name: string, start: number, compressedSize: number, size: number): ZipEntry {
+  return {
+    size,
+    read: (offset = 0, length = size - offset) => {
+      const whole = inflateRawSync(source.read(start, compressedSize));
+      if (whole.byteLength !== size) throw new ZipError(`${source.name}: zip entry ${name} inflates to ${whole.byteLength} bytes, not ${size} (corrupt file)`);
+      return Uint8Array.prototype.slice.call(whole, offset, offset + length);
+    },
+  };
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {

@@ -4,10 +4,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/util/input-error.js";
+import { bytesSource, type ByteSource } from "../../src/weights/byte-source.js";
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../../src/weights/safetensors.js";
+import { decodeTorchCheckpoint, encodeTorchCheckpoint } from "../../src/weights/torch-checkpoint.js";
 import { PyDict, unpickle } from "../../src/weights/pickle.js";
 import { encodeNpy } from "../../src/weights/npy.js";
 import { float32Values, int32Values, readStateDict, writeStateDict } from "../../src/weights/state-dict.js";
 import { fixture, readNpy } from "./support.js";
+
+const tensor = (shape: number[], data: Float32Array): NamedTensor => ({ dtype: "F32", shape, data });
+
+/** A byte source that counts what is read from it. */
+function counted(inner: ByteSource): { source: ByteSource; bytesRead: () => number } {
+  let total = 0;
+  const source = { name: inner.name, size: inner.size, read: (offset: number, length: number) => ((total += length), inner.read(offset, length)) };
+  return { source, bytesRead: () => total };
+}
 
 const expected = JSON.parse(readFileSync(fixture("wrapped.json"), "utf8")) as Record<string, { shape: number[]; values: number[] }>;
 
@@ -24,13 +36,29 @@ describe("PyTorch checkpoints", () => {
     expect([...int32Values(stateDict.get("count")!)]).toEqual([7]);
   });
 
-  it("views a contiguous tensor in the file's bytes rather than copying it (the file is not held twice while it loads)", () => {
-    const stateDict = readStateDict(fixture("plain.pth"));
-    const plain = stateDict.get("plain")!.data;
-    const { data: other } = readStateDict(fixture("wrapped.pth")).get("half")!;
-    // Every tensor of one file shares one buffer, the file's, larger than any tensor.
-    expect(plain.buffer.byteLength).toBeGreaterThan(plain.byteLength);
-    expect(other.buffer.byteLength).toBeGreaterThan(other.byteLength);
+  it("reads the zip's directory and the pickle when opened, and a tensor's own bytes only when its values are asked for", () => {
+    const values = Float32Array.from({ length: 1 << 18 }, (_, i) => i); // 1 MiB
+    const bytes = encodeTorchCheckpoint(new Map([["big", tensor([512, 512], values)], ["small", tensor([3], new Float32Array([1, 2, 3]))]]));
+    const { source, bytesRead } = counted(bytesSource(bytes, "counted.pth"));
+    const stateDict = decodeTorchCheckpoint(source);
+    expect(bytesRead()).toBeLessThan(bytes.length / 8); // the end of the file (≤ 64 KiB) for the directory, the pickle
+    const before = bytesRead();
+    expect(float32Values(stateDict.get("big")!)).toEqual(values);
+    expect(bytesRead() - before).toBe(values.byteLength);
+  });
+
+  it("says so when the file is replaced while it loads, rather than mixing two files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "detc-replaced-"));
+    try {
+      const path = join(dir, "weights.pth");
+      writeStateDict(path, new Map([["w", tensor([2], new Float32Array([1, 2]))]]));
+      const stateDict = readStateDict(path);
+      writeStateDict(path, new Map([["w", tensor([3], new Float32Array([1, 2, 3]))]]));
+      expect(() => stateDict.get("w")!.data).toThrow(InputError);
+      expect(() => stateDict.get("w")!.data).toThrow(`${path} changed while it was being read; load it again`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("reads a plain dict", () => {
@@ -75,6 +103,18 @@ describe("PyTorch checkpoints", () => {
   it("explains a missing file and a non-weights file", () => {
     expect(() => readStateDict(fixture("nope.pth"))).toThrow(/no such file/);
     expect(() => readStateDict(fixture("wrapped.json"))).toThrow(InputError);
+  });
+});
+
+describe("safetensors", () => {
+  it("reads the header when opened, and a tensor's own bytes only when its values are asked for", () => {
+    const values = Float32Array.from({ length: 1 << 18 }, (_, i) => -i);
+    const bytes = encodeSafetensors(new Map([["big", tensor([512, 512], values)]]));
+    const { source, bytesRead } = counted(bytesSource(bytes, "counted.safetensors"));
+    const { tensors } = decodeSafetensors(source);
+    expect(bytesRead()).toBeLessThan(1024);
+    expect(float32Values(tensors.get("big")!)).toEqual(values);
+    expect(bytesRead()).toBeLessThan(values.byteLength + 1024);
   });
 });
 
