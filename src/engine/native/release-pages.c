@@ -1,7 +1,7 @@
 /*
  * A Node-API addon with one function, releaseFilePages(pathPart): asks Linux to reclaim the
  * resident pages of this process's read-only mappings of files whose path contains pathPart
- * (madvise MADV_PAGEOUT). Loading libtensorflow_cc reads some 250 MB of it once (relocation
+ * (madvise MADV_PAGEOUT), those that are still unmodified copies of the file. Loading libtensorflow_cc reads some 250 MB of it once (relocation
  * tables, the static initialisers that register thousands of kernels) and the pages stay in the
  * process's resident set; TensorFlow runs from a few tens of them afterwards. The pages are clean
  * copies of the file: reclaiming them loses nothing, and any page used again is read back.
@@ -37,26 +37,33 @@ static napi_value release_file_pages(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "releaseFilePages(pathPart): a non-empty string is needed");
     return NULL;
   }
-  FILE *maps = fopen("/proc/self/maps", "r");
-  if (!maps) return throw_error(env, "/proc/self/maps", errno);
+  /* smaps: a mapping's header line, then its fields; "Anonymous:" says whether it holds pages
+     written since loading (the relocated RELRO part of a library is read-only but such): those are
+     not copies of the file, and on a machine with swap they would go there, so they stay. */
+  FILE *smaps = fopen("/proc/self/smaps", "r");
+  if (!smaps) return throw_error(env, "/proc/self/smaps", errno);
   char line[4096 + 128];
+  unsigned long start = 0, end = 0;
+  int candidate = 0, failure = 0;
   double advised = 0;
-  int failure = 0;
-  while (fgets(line, sizeof line, maps)) {
-    unsigned long start, end;
+  while (!failure && fgets(line, sizeof line, smaps)) {
+    unsigned long from, to;
     char permissions[5];
+    unsigned long anonymous;
     /* "start-end perms offset dev inode path": read-only mappings (r--p, r-xp) of a matching file. */
-    if (sscanf(line, "%lx-%lx %4s", &start, &end, permissions) != 3) continue;
-    if (permissions[0] != 'r' || permissions[1] != '-') continue;
-    const char *path = strchr(line, '/');
-    if (!path || !strstr(path, path_part)) continue;
-    if (madvise((void *)start, end - start, MADV_PAGEOUT) != 0) {
-      failure = errno;
-      break;
+    if (sscanf(line, "%lx-%lx %4s", &from, &to, permissions) == 3) {
+      const char *path = strchr(line, '/');
+      candidate = permissions[0] == 'r' && permissions[1] == '-' && path && strstr(path, path_part);
+      start = from;
+      end = to;
+    } else if (candidate && sscanf(line, "Anonymous: %lu kB", &anonymous) == 1) {
+      candidate = 0;
+      if (anonymous > 0) continue;
+      if (madvise((void *)start, end - start, MADV_PAGEOUT) != 0) failure = errno;
+      else advised += 1;
     }
-    advised += 1;
   }
-  fclose(maps);
+  fclose(smaps);
   if (failure) return throw_error(env, "madvise(MADV_PAGEOUT)", failure);
   napi_value result;
   napi_create_double(env, advised, &result);
