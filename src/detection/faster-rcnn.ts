@@ -15,7 +15,7 @@ import type { PartParameters } from "../check/summary.js";
 import type { Box, RgbImage } from "../data/dataset.js";
 import type { FloatImage } from "../data/transforms.js";
 import { lowerBackbone, type LoweredBackbone } from "../lowering/backbone.js";
-import { fromTorchLayout, toTorchLayout, type WeightConverter, type WeightLayout } from "../lowering/layouts.js";
+import { fromTorchLayout, shapeInTorchLayout, toTorchLayout, type WeightConverter, type WeightLayout } from "../lowering/layouts.js";
 import type { BackboneGraph } from "../zoo/graph.js";
 import { findBackbone } from "../zoo/index.js";
 import { inferTypes, featureMap } from "../zoo/infer.js";
@@ -127,6 +127,14 @@ export class FasterRCNN implements WeightConverter {
   toTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor {
     const body = key.startsWith("backbone.body.") ? key.slice("backbone.body.".length) : null;
     return body !== null ? this.backbone.toTorchLayout(body, tensor) : toTorchLayout(this.headLayout(key), tensor);
+  }
+
+  /** Variable `key`'s shape in torchvision's layout, without converting it. */
+  torchShape(key: string): number[] {
+    const shape = this.variables().get(key)?.shape;
+    if (shape === undefined) throw new Error(`${this.spec.name} has no state-dict entry \`${key}\``);
+    const body = key.startsWith("backbone.body.") ? key.slice("backbone.body.".length) : null;
+    return body !== null ? this.backbone.torchShape(body, shape) : shapeInTorchLayout(this.headLayout(key), shape);
   }
 
   /** `backbone(images.tensors)`: the named feature maps the RPN and RoI heads read. */

@@ -348,6 +348,7 @@ export function lowerBackbone(graph: BackboneGraph, options: LoweringOptions): L
     apply,
     fromTorchLayout: converter.fromTorchLayout,
     toTorchLayout: converter.toTorchLayout,
+    torchShape: converter.torchShape,
     dispose: () => variables.forEach((v) => v.dispose()),
   };
 }

@@ -32,6 +32,8 @@ export interface WeightConverter {
   fromTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor;
   /** Our variable `key` (or its gradient) in torchvision's layout. */
   toTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor;
+  /** The shape `toTorchLayout` gives a tensor of our variable `key`'s shape, without computing it. */
+  torchShape(key: string, shape: readonly number[]): number[];
 }
 
 /** A conv whose every group is one input channel: tfjs's depthwiseConv2d. */
@@ -67,6 +69,24 @@ export function shapeInOurLayout(layout: WeightLayout, torchShape: readonly numb
     case "flattened_maps_linear": {
       const [outFeatures, inFeatures] = torchShape as [number, number];
       return [inFeatures, outFeatures];
+    }
+  }
+}
+
+/** The shape torchvision gives an entry our variable shapes `shape`: {@link shapeInOurLayout}'s inverse. */
+export function shapeInTorchLayout(layout: WeightLayout, shape: readonly number[]): number[] {
+  const [kh, kw, inPerGroup, out] = shape as [number, number, number, number];
+  switch (layout.kind) {
+    case "as_is":
+      return [...shape];
+    case "conv":
+      return [out, inPerGroup, kh, kw];
+    case "depthwise":
+      return [inPerGroup * out, 1, kh, kw];
+    case "linear":
+    case "flattened_maps_linear": {
+      const [inFeatures, outFeatures] = shape as [number, number];
+      return [outFeatures, inFeatures];
     }
   }
 }
@@ -123,5 +143,6 @@ export function weightConverter(graph: BackboneGraph): WeightConverter {
   return {
     fromTorchLayout: (key, tensor) => fromTorchLayout(layoutOf(key), tensor),
     toTorchLayout: (key, tensor) => toTorchLayout(layoutOf(key), tensor),
+    torchShape: (key, shape) => shapeInTorchLayout(layoutOf(key), shape),
   };
 }

@@ -18,3 +18,17 @@ export function collectGarbage(): void {
   }
   gc?.();
 }
+
+/**
+ * For a loop that drops large buffers as it goes (reading a weights file tensor by tensor): V8
+ * would let hundreds of MB of them wait; this collects once `everyBytes` have been dropped.
+ */
+export function collectGarbageEvery(everyBytes: number): (droppedBytes: number) => void {
+  let dropped = 0;
+  return (droppedBytes) => {
+    dropped += droppedBytes;
+    if (dropped < everyBytes) return;
+    collectGarbage();
+    dropped = 0;
+  };
+}

@@ -23,7 +23,7 @@ import { stateEntries } from "../zoo/graph.js";
 import { backboneNamings, detectorNamings, normaliseKeys, recognise, renameHint, type Naming } from "./layouts.js";
 import type { NamedTensor } from "./safetensors.js";
 import { float32Values, int32Values, readStateDict } from "./state-dict.js";
-import { collectGarbage } from "../util/collect-garbage.js";
+import { collectGarbage, collectGarbageEvery } from "../util/collect-garbage.js";
 import { moveIntoEngine } from "../engine/move-into-engine.js";
 
 export interface ShapeMismatch {
@@ -72,11 +72,6 @@ const PREDICTOR = "roi_heads.box_predictor.";
 const PARTS = ["backbone.body.", "backbone.fpn.", "rpn.", "roi_heads.box_head.", "roi_heads.box_predictor."];
 const COUNTER = ".num_batches_tracked";
 
-/** Our variable's shape in torchvision's layout, to compare with a file's. */
-function torchShape(model: FasterRCNN, key: string, variable: tf.Variable): number[] {
-  return tf.tidy(() => model.toTorchLayout(key, variable).shape);
-}
-
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((extent, i) => extent === b[i]);
 
 function assign(model: FasterRCNN, key: string, variable: tf.Variable, tensor: NamedTensor): void {
@@ -118,7 +113,6 @@ function plan(
       `${file}: none of its ${tensors.size} tensors fit ${what} (its keys look like ${examples || "nothing"}); is it a weights file for another network?`,
     );
   }
-  const shapeOf = (key: string) => torchShape(model, key, variables.get(key)!);
   const predictorKeys = scope.filter((key) => key.startsWith(PREDICTOR));
   const fileClasses = found.has(`${PREDICTOR}cls_score.bias`) ? tensors.get(found.get(`${PREDICTOR}cls_score.bias`)!)!.shape[0] : undefined;
   const replacePredictor = kind === "detector" && fileClasses !== undefined && fileClasses !== model.spec.classes.count;
@@ -138,7 +132,7 @@ function plan(
       continue;
     }
     const tensor = tensors.get(fileKey)!;
-    const modelShape = shapeOf(key);
+    const modelShape = model.torchShape(key);
     if (!sameShape(modelShape, tensor.shape)) {
       mismatched.push({ key, fileShape: tensor.shape, modelShape });
       continue;
@@ -177,7 +171,12 @@ function apply(model: FasterRCNN, { report, assignments }: Plan, options: LoadOp
         `(as load_state_dict(strict=True)); --allow-partial loads what fits and keeps the rest as initialised`,
     );
   const variables = model.variables();
-  for (const [key, tensor] of assignments) assign(model, key, variables.get(key)!, tensor);
+  const dropped = collectGarbageEvery(64 * 2 ** 20);
+  for (const [key, tensor] of assignments) {
+    const variable = variables.get(key)!;
+    assign(model, key, variable, tensor);
+    dropped(variable.size * 4); // the values read from the file, garbage now
+  }
   return isComplete(report) ? report : { ...report, partial: true };
 }
 

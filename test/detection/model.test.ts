@@ -124,6 +124,9 @@ describe("a tiny Faster R-CNN (mobilenet_v3_small, FPN, 3 classes, input 128)", 
     };
     for (const [key, shape] of Object.entries(heads)) expect(torchShape(model, key), key).toEqual(shape);
     expect(keys.filter((k) => !k.startsWith("backbone.body."))).toHaveLength(12 + 6 + 8);
+    // The shape-only path (what loading compares a file's shapes with) gives the converted tensors' shapes:
+    // convs, depthwise convs, linears, fc6 and as-is entries alike.
+    for (const key of keys) expect(model.torchShape(key), key).toEqual(torchShape(model, key));
   });
 
   it("reads torchvision's fc6 (C·H·W inputs) on NHWC pooled boxes: the import permutation matches torch's flatten", () => {
