@@ -13,8 +13,9 @@
  * - allocator & rest: peak RSS less all of the above: what TensorFlow's allocator caches and
  *   fragments beyond the live tensors (and what the kernels' scratch space takes).
  *
- * Each side runs in a fresh child (bench/memory-child.ts, bench/torchvision_training.py), so the
- * max RSS each reports is its own; both train the same images from the same weights.
+ * Each side runs in a fresh child (bench/memory-child.ts, bundled and run by plain Node as the CLI
+ * is; bench/torchvision_training.py), so the max RSS each reports is its own; both train the same
+ * images from the same weights.
  *
  * With `--recompute`, detc also runs each configuration with `train recompute_stages true`.
  *
@@ -26,6 +27,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { checkSource } from "../src/check/index.js";
+import { bundledChild } from "./bundled-child.js";
 import type { MemoryResult } from "./memory-child.js";
 import {
   BENCH_CONFIGS,
@@ -86,6 +88,7 @@ function profileRow(name: string, r: MemoryResult): string {
 
 export async function benchMemory(options: MemoryBenchOptions = {}): Promise<string[]> {
   const threads = cpus().length;
+  const memoryChild = await bundledChild(join(root, "bench/memory-child.ts"));
   const sizes = options.sizes ?? [512];
   const engines = options.engines ?? ["tensorflow"];
   const steps = options.steps ?? 3;
@@ -136,7 +139,7 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
           const extraEnv = engine === "tensorflow" ? (ENGINE_ENV[config.name] ?? {}) : {};
           if (Object.keys(extraEnv).length) notes.push(`${label}, ${engine}: run with ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(" ")}`);
           const detcJob: DetcJob = { ...job, engine, source: recompute ? `${source}\ntrain recompute_stages true\n` : source };
-          const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, ["--import", "tsx", join(root, "bench/memory-child.ts"), JSON.stringify(detcJob)], threads, extraEnv);
+          const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, [memoryChild, JSON.stringify(detcJob)], threads, extraEnv);
           const head = `| ${config.name} | ${height} | ${batchSize} | ${variant}`;
           if ((torchvision && "error" in torchvision) || "error" in detc) {
             const why = torchvision && "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";

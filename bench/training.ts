@@ -9,7 +9,8 @@
  *
  * Both sides get the same synthetic images and boxes, start from the same random weights
  * (torchvision's initialisation, which detc loads) and use the same learning rate. Every (config,
- * engine) runs in a fresh child process (bench/training-child.ts, bench/torchvision_training.py),
+ * engine) runs in a fresh child process (bench/training-child.ts, bundled and run by plain Node as the
+ * CLI is; bench/torchvision_training.py),
  * so the max RSS each reports is its own. Timings: median of the timed steps after the warm-up
  * steps (the SGD update included), and of the inference batches after one warm-up batch, per image.
  *
@@ -27,6 +28,7 @@ import type { DetectorSummary } from "../src/check/summary.js";
 import type { Box } from "../src/data/dataset.js";
 import { emitTorchvisionModule } from "../src/emit/torchvision.js";
 import { emitTrainScript } from "../src/emit/train-script.js";
+import { bundledChild } from "./bundled-child.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 export const PYTHON = "/usr/bin/python3";
@@ -366,6 +368,7 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
       "so the same number of proposals survive NMS, and train at a run's first learning rate (lr × warmup_factor).",
     "",
   ];
+  const trainingChild = await bundledChild(join(root, "bench/training-child.ts"));
   const results: ConfigResults[] = [];
   for (const config of configs) {
     const original = readFileSync(join(root, config.file), "utf8");
@@ -393,7 +396,7 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
       for (const engine of engines) {
         progress(`${config.name}: detc on ${engine}…`);
         const detcJob: DetcJob = { ...job, ...(engine === "wasm" ? wasmRun : nativeRun), engine, source, threads };
-        detc.set(engine, await measure(process.execPath, ["--import", "tsx", join(root, "bench/training-child.ts"), JSON.stringify(detcJob)], threads));
+        detc.set(engine, await measure(process.execPath, [trainingChild, JSON.stringify(detcJob)], threads));
       }
       const threadCounts = new Set([threads, ...[...detc.values()].flatMap((o) => ("result" in o ? [o.result.threads] : []))]);
       const torchvision = new Map<number, Outcome>();

@@ -35,19 +35,24 @@ export const webBundleOptions: BuildOptions = {
   logOverride: { "empty-import-meta": "silent" },
 };
 
+/** How Node code is bundled: the CLI and library here, the benches' measurement children too. */
+export const nodeBundleOptions: BuildOptions = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  external: ["@tensorflow/*", "sharp"],
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+  logLevel: "warning",
+};
+
 async function buildNode(): Promise<void> {
   await build({
+    ...nodeBundleOptions,
     entryPoints: { detc: join(root, "src/cli/main.ts"), index: join(root, "src/index.ts") },
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
     splitting: true,
     outdir,
     chunkNames: "chunks/[name]-[hash]",
-    external: ["@tensorflow/*", "sharp"],
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    logLevel: "warning",
   });
 }
 
