@@ -119,22 +119,25 @@ export class FasterRCNN implements WeightConverter {
     return variable.rank === 4 ? { kind: "conv" } : { kind: "linear" };
   }
 
+  /** A backbone body's key goes to the backbone's converter (without its prefix), a head's to its layout. */
+  private byLayout<T>(key: string, body: (bodyKey: string) => T, head: (layout: WeightLayout) => T): T {
+    const prefix = "backbone.body.";
+    return key.startsWith(prefix) ? body(key.slice(prefix.length)) : head(this.headLayout(key));
+  }
+
   fromTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor {
-    const body = key.startsWith("backbone.body.") ? key.slice("backbone.body.".length) : null;
-    return body !== null ? this.backbone.fromTorchLayout(body, tensor) : fromTorchLayout(this.headLayout(key), tensor);
+    return this.byLayout(key, (bodyKey) => this.backbone.fromTorchLayout(bodyKey, tensor), (layout) => fromTorchLayout(layout, tensor));
   }
 
   toTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor {
-    const body = key.startsWith("backbone.body.") ? key.slice("backbone.body.".length) : null;
-    return body !== null ? this.backbone.toTorchLayout(body, tensor) : toTorchLayout(this.headLayout(key), tensor);
+    return this.byLayout(key, (bodyKey) => this.backbone.toTorchLayout(bodyKey, tensor), (layout) => toTorchLayout(layout, tensor));
   }
 
   /** Variable `key`'s shape in torchvision's layout, without converting it. */
   torchShape(key: string): number[] {
     const shape = this.variables().get(key)?.shape;
     if (shape === undefined) throw new Error(`${this.spec.name} has no state-dict entry \`${key}\``);
-    const body = key.startsWith("backbone.body.") ? key.slice("backbone.body.".length) : null;
-    return body !== null ? this.backbone.torchShape(body, shape) : shapeInTorchLayout(this.headLayout(key), shape);
+    return this.byLayout(key, (bodyKey) => this.backbone.torchShape(bodyKey, shape), (layout) => shapeInTorchLayout(layout, shape));
   }
 
   /** `backbone(images.tensors)`: the named feature maps the RPN and RoI heads read. */

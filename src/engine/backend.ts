@@ -108,12 +108,6 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   return `TensorFlow ${binding?.TF_Version ?? "(unknown version)"} C library${pagesKept ? `; ${pagesKept}` : ""}`;
 }
 
-/**
- * Loading libtensorflow reads some 250 MB of it once (relocations, the static initialisers that
- * register its kernels), and those pages would stay resident for the whole run. The helper that
- * src/engine/install-engine.mjs builds (src/engine/native/release-pages.c) hands them back: they
- * are clean copies of the file, read back if ever used. Returns why not, when it cannot.
- */
 /** The set-up script, found upwards from this module (src/engine/ in development, a dist/ bundle when built). */
 export function setupScriptPath(): string {
   const relative = join("src", "engine", "install-engine.mjs");
@@ -123,6 +117,12 @@ export function setupScriptPath(): string {
   }
 }
 
+/**
+ * Loading libtensorflow reads some 250 MB of it once (relocations, the static initialisers that
+ * register its kernels), and those pages would stay resident for the whole run. The helper that
+ * src/engine/install-engine.mjs builds (src/engine/native/release-pages.c) hands them back: they
+ * are clean copies of the file, read back if ever used. Returns why not, when it cannot.
+ */
 function releaseStartUpPages(): string | undefined {
   if (process.platform !== "linux") return undefined;
   const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", "detc-release-pages.node");

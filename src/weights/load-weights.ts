@@ -203,7 +203,7 @@ export function initialiseWeights(model: FasterRCNN, options: { specDir: string;
   const reports: WeightsReport[] = [];
   if (model.spec.backbone.weights === undefined && options.init === undefined) return reports;
   // The random initial values are moved now and collected, before a file's bytes arrive.
-  tf.tidy(() => model.variables().forEach((variable) => moveIntoEngine(variable)));
+  tf.tidy(() => model.variables().forEach(moveIntoEngine));
   collectGarbage();
   if (model.spec.backbone.weights !== undefined) reports.push(loadBackboneWeights(model, resolve(options.specDir, model.spec.backbone.weights), options));
   if (options.init !== undefined) reports.push(loadDetectorWeights(model, options.init, { ...options, filledEarlier: new Set(reports.flatMap((r) => r.loaded)) }));
