@@ -8,7 +8,7 @@ job's folder. Random weights only.
 
     python3 torchvision_training.py JOB_JSON                    # a measurement; one JSON line on stdout
     python3 torchvision_training.py --initial-weights DIR FILE  # DIR's model freshly initialised, saved for both sides
-    python3 torchvision_training.py --environment N             # torch's build, BLAS and matmul speed at N threads
+    python3 torchvision_training.py --environment N             # torch's build, BLAS, matmul and page-fault speed at N threads
 """
 import json
 import math
@@ -39,6 +39,15 @@ def environment(threads):
     for _ in range(runs):
         a @ b
     seconds = (time.perf_counter() - started) / runs
+    # What a page fault costs: filling memory the allocator maps afresh, then the same memory again.
+    fill_bytes = 256 * 2**20
+    started = time.perf_counter()
+    fresh = torch.empty(fill_bytes // 4).fill_(1.0)
+    fresh_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    fresh.fill_(2.0)
+    touched_seconds = time.perf_counter() - started
+    del fresh
     # "  - Build settings: BLAS_INFO=generic, …" and "  - Intel(R) MKL-DNN v2.6.3 (…)"
     settings = [line.strip().removeprefix("- ").removeprefix("Build settings: ") for line in torch.__config__.show().splitlines()]
     return {
@@ -48,6 +57,8 @@ def environment(threads):
         "build": [item for line in settings for item in line.split(", ") if "BLAS_INFO" in item or "MKL-DNN" in item],
         "mkldnn": torch.backends.mkldnn.is_available(),
         "matmul_gflops": 2 * size**3 / seconds / 1e9,
+        "fresh_fill_gbs": fill_bytes / fresh_seconds / 1e9,
+        "touched_fill_gbs": fill_bytes / touched_seconds / 1e9,
     }
 
 
