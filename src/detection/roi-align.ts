@@ -87,7 +87,7 @@ export function multiLevelRoiAlign(
 const EDGE_MARGIN = 2;
 
 /** At most this many bytes of bilinear samples at once (see `poolGroup`). */
-const SAMPLE_CHUNK_BYTES = 64 * 2 ** 20;
+const SAMPLE_CHUNK_BYTES = 16 * 2 ** 20;
 
 /** Where each level sits in the atlas (rows). */
 interface PyramidLayout {

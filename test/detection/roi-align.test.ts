@@ -55,19 +55,19 @@ describe.each(BACKENDS)("roiAlign on %s", (backend) => {
   });
 
   it.runIf(backend === FASTEST_BACKEND)("pools many boxes a chunk at a time: the same values and gradient as in halves too small to be chunked", () => {
-    // 256 channels at 14×14 samples: 200 KB a box, so 600 boxes pass the 64 MiB chunk and 300 do not.
+    // 256 channels at 14×14 samples: 200 KB a box, so 160 boxes pass the 16 MiB chunk (83 boxes) and 80 do not.
     const input = tf.randomUniform([1, 24, 24, 256], -1, 1, "float32", 11) as tf.Tensor4D;
     const corners = tf.tidy(() => {
-      const start = tf.randomUniform([600, 2], 0, 16, "float32", 12);
-      return tf.concat([start, tf.add(start, tf.randomUniform([600, 2], 1, 8, "float32", 13))], 1) as tf.Tensor2D;
+      const start = tf.randomUniform([160, 2], 0, 16, "float32", 12);
+      return tf.concat([start, tf.add(start, tf.randomUniform([160, 2], 1, 8, "float32", 13))], 1) as tf.Tensor2D;
     });
     const options: RoIAlignOptions = { outputSize: 7, samplingRatio: 2 };
-    const halves = [corners.slice([0, 0], [300, 4]), corners.slice([300, 0], [300, 4])] as tf.Tensor2D[];
+    const halves = [corners.slice([0, 0], [80, 4]), corners.slice([80, 0], [80, 4])] as tf.Tensor2D[];
     const whole = roiAlign(input, [corners], options);
     expectClose(whole.dataSync(), tf.concat(halves.map((half) => roiAlign(input, [half], options))).dataSync(), 0);
     const upstream = tf.randomNormal(whole.shape, 0, 1, "float32", 14);
     const gradientOf = (boxes: tf.Tensor2D[], dy: tf.Tensor) => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(roiAlign(x as tf.Tensor4D, boxes, options), dy)))(input);
-    const summed = tf.add(gradientOf([halves[0]!], upstream.slice(0, 300)), gradientOf([halves[1]!], upstream.slice(300, 300)));
+    const summed = tf.add(gradientOf([halves[0]!], upstream.slice(0, 80)), gradientOf([halves[1]!], upstream.slice(80, 80)));
     const gradient = gradientOf([corners], upstream).dataSync();
     expectClose(gradient, summed.dataSync(), 1e-4);
     // The same on every run: TensorFlow's threaded CPU kernel used to lose an update now and then.
