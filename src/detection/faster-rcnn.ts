@@ -125,8 +125,9 @@ export class FasterRCNN implements WeightConverter {
     return key.startsWith(prefix) ? body(key.slice(prefix.length)) : head(this.headLayout(key));
   }
 
-  fromTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor {
-    return this.byLayout(key, (bodyKey) => this.backbone.fromTorchLayout(bodyKey, tensor), (layout) => fromTorchLayout(layout, tensor));
+  /** A torchvision tensor's values for variable `key`, in its layout. */
+  fromTorchLayout(key: string, values: Float32Array, torchShape: readonly number[]): Float32Array {
+    return this.byLayout(key, (bodyKey) => this.backbone.fromTorchLayout(bodyKey, values, torchShape), (layout) => fromTorchLayout(layout, values, torchShape));
   }
 
   toTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor {

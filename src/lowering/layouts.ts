@@ -28,8 +28,8 @@ export type WeightLayout =
 
 /** Converts state-dict tensors between torchvision's layout and ours; unknown keys are an error. */
 export interface WeightConverter {
-  /** A torchvision tensor (e.g. from a `.pth`) in the layout our variable `key` holds. */
-  fromTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor;
+  /** A torchvision tensor's values (e.g. from a `.pth`) in the layout our variable `key` holds (see {@link fromTorchLayout}). */
+  fromTorchLayout(key: string, values: Float32Array, torchShape: readonly number[]): Float32Array;
   /** Our variable `key` (or its gradient) in torchvision's layout. */
   toTorchLayout(key: string, tensor: tf.Tensor): tf.Tensor;
   /** The shape `toTorchLayout` gives a tensor of our variable `key`'s shape, without computing it. */
@@ -91,26 +91,46 @@ export function shapeInTorchLayout(layout: WeightLayout, shape: readonly number[
   }
 }
 
-export function fromTorchLayout(layout: WeightLayout, tensor: tf.Tensor): tf.Tensor {
+/**
+ * A torchvision tensor's values (of `torchShape`) in our layout. Done on the host, straight from the
+ * values read from a file: converting with engine ops held the file's values, their copy in the
+ * engine and the converted copy at once (three times ResNet-50 C4's 205 MB fc6), and the engine's
+ * allocator kept the two copies' room. Returns `values` itself where the layouts agree.
+ */
+export function fromTorchLayout(layout: WeightLayout, values: Float32Array, torchShape: readonly number[]): Float32Array {
   switch (layout.kind) {
     case "as_is":
-      return tensor.clone();
+      return values;
     case "conv":
-      return tf.transpose(tensor, [2, 3, 1, 0]);
-    case "depthwise": {
-      // Output channel c·m + j is input channel c's j-th filter in both layouts.
-      const [outChannels, , kh, kw] = tensor.shape as [number, number, number, number];
-      const m = layout.multiplier;
-      return tf.tidy(() => tf.transpose(tensor, [2, 3, 1, 0]).reshape([kh, kw, outChannels / m, m]));
-    }
+    case "depthwise": // [in·m, 1, kh, kw] → [kh, kw, 1, in·m] is [kh, kw, in, m] as it lies
+      return transposed(values, torchShape, [2, 3, 1, 0]);
     case "linear":
-      return tf.transpose(tensor, [1, 0]);
+      return transposed(values, torchShape, [1, 0]);
     case "flattened_maps_linear": {
       const { channels, height, width } = layout;
-      const out = tensor.shape[0]!;
-      return tf.tidy(() => tf.transpose(tensor.reshape([out, channels, height, width]), [2, 3, 1, 0]).reshape([height * width * channels, out]));
+      return transposed(values, [torchShape[0]!, channels, height, width], [2, 3, 1, 0]);
     }
   }
+}
+
+/** `values` of `shape` (rank ≤ 4) transposed by `permutation`, as `tf.transpose` would, into a new array. */
+function transposed(values: Float32Array, shape: readonly number[], permutation: readonly number[]): Float32Array {
+  // As four axes: leading extents of 1 added to both, so one loop nest serves every rank.
+  const pad = 4 - shape.length;
+  const extents = [...Array<number>(pad).fill(1), ...shape];
+  const order = [...Array.from({ length: pad }, (_, i) => i), ...permutation.map((axis) => axis + pad)];
+  const strides = [extents[1]! * extents[2]! * extents[3]!, extents[2]! * extents[3]!, extents[3]!, 1];
+  const [e0, e1, e2, e3] = order.map((axis) => extents[axis]!) as [number, number, number, number];
+  const [s0, s1, s2, s3] = order.map((axis) => strides[axis]!) as [number, number, number, number];
+  const out = new Float32Array(values.length);
+  let at = 0;
+  for (let i0 = 0; i0 < e0; i0++)
+    for (let i1 = 0; i1 < e1; i1++)
+      for (let i2 = 0; i2 < e2; i2++) {
+        const base = i0 * s0 + i1 * s1 + i2 * s2;
+        for (let i3 = 0; i3 < e3; i3++) out[at++] = values[base + i3 * s3]!;
+      }
+  return out;
 }
 
 export function toTorchLayout(layout: WeightLayout, tensor: tf.Tensor): tf.Tensor {
@@ -141,7 +161,7 @@ export function weightConverter(graph: BackboneGraph): WeightConverter {
     return layout;
   };
   return {
-    fromTorchLayout: (key, tensor) => fromTorchLayout(layoutOf(key), tensor),
+    fromTorchLayout: (key, values, torchShape) => fromTorchLayout(layoutOf(key), values, torchShape),
     toTorchLayout: (key, tensor) => toTorchLayout(layoutOf(key), tensor),
     torchShape: (key, shape) => shapeInTorchLayout(layoutOf(key), shape),
   };

@@ -4,7 +4,7 @@
  * over them. Either every tensor is filled, or it throws with the report (see `load-weights.ts`).
  */
 import type { FasterRCNN } from "../detection/faster-rcnn.js";
-import { collectGarbage } from "../util/collect-garbage.js";
+import { collectGarbage, collectGarbageEvery } from "../util/collect-garbage.js";
 import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { readCheckpoint } from "./checkpoint.js";
 import { restoreVariables } from "./restore-variables.js";
@@ -24,7 +24,7 @@ export interface WeightsSource {
 export function loadWeights(model: FasterRCNN, source: WeightsSource): WeightsReport[] {
   if (source.weights !== undefined && source.init !== undefined) throw new Error("give weights (a detc checkpoint) or init (a torchvision state dict), not both");
   if (source.weights !== undefined) {
-    restoreVariables(source.weights, model.variables(), readCheckpoint(source.weights).variables);
+    restoreVariables(source.weights, model.variables(), readCheckpoint(source.weights).variables, collectGarbageEvery());
     collectGarbage();
     return [];
   }

@@ -21,6 +21,7 @@ import { randomFromState } from "../util/random.js";
 import { initialiseWeights, type WeightsReport } from "../weights/load-weights.js";
 import { readCheckpoint, saveCheckpoint } from "./checkpoint.js";
 import { CheckpointError, restoreVariables } from "./restore-variables.js";
+import { collectGarbageEvery } from "../util/collect-garbage.js";
 import type { SpecDatasets } from "./datasets.js";
 import { evaluateModel, type EvaluationResult } from "./evaluate.js";
 import { variableGrads } from "../engine/gradients.js";
@@ -173,7 +174,7 @@ class TrainingRun {
     const saved = readCheckpoint(checkpoint);
     if (saved.state.specHash !== this.hash)
       throw new CheckpointError(`${checkpoint} was written for a different model (detector \`${saved.state.detector}\`); start a new --out`);
-    restoreVariables(checkpoint, this.variables, saved.variables);
+    restoreVariables(checkpoint, this.variables, saved.variables, collectGarbageEvery());
     for (const variable of this.trainable) {
       const buffer = saved.momentum.get(this.keyOfTfName.get(variable.name)!);
       if (buffer) this.sgd.buffers.set(variable.name, tf.variable(tf.tensor(buffer.data as Float32Array, buffer.shape as number[]), false));

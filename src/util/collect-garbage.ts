@@ -23,7 +23,7 @@ export function collectGarbage(): void {
  * For a loop that drops large buffers as it goes (reading a weights file tensor by tensor): V8
  * would let hundreds of MB of them wait; this collects once `everyBytes` have been dropped.
  */
-export function collectGarbageEvery(everyBytes: number): (droppedBytes: number) => void {
+export function collectGarbageEvery(everyBytes = 64 * 2 ** 20): (droppedBytes: number) => void {
   let dropped = 0;
   return (droppedBytes) => {
     dropped += droppedBytes;

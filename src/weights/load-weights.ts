@@ -24,7 +24,7 @@ import { backboneNamings, detectorNamings, normaliseKeys, recognise, renameHint,
 import type { NamedTensor } from "./safetensors.js";
 import { float32Values, int32Values, readStateDict } from "./state-dict.js";
 import { collectGarbage, collectGarbageEvery } from "../util/collect-garbage.js";
-import { moveIntoEngine } from "../engine/move-into-engine.js";
+import { moveIntoEngine, releaseValues } from "../engine/move-into-engine.js";
 
 export interface ShapeMismatch {
   readonly key: string;
@@ -74,13 +74,30 @@ const COUNTER = ".num_batches_tracked";
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((extent, i) => extent === b[i]);
 
-function assign(model: FasterRCNN, key: string, variable: tf.Variable, tensor: NamedTensor): void {
+/**
+ * A file tensor's values in our layout, and the bytes of the array read from the file when they
+ * were converted into another (garbage once this returns, before the engine's copy is made).
+ */
+function valuesInOurLayout(model: FasterRCNN, key: string, tensor: NamedTensor): { values: Float32Array; garbage: number } {
+  const read = float32Values(tensor);
+  const values = model.fromTorchLayout(key, read, tensor.shape);
+  return { values, garbage: values === read ? 0 : read.byteLength };
+}
+
+/** One file tensor into its variable; `dropped` is told of the arrays it leaves behind. */
+function assign(model: FasterRCNN, key: string, variable: tf.Variable, tensor: NamedTensor, dropped: (bytes: number) => void): void {
+  let values: Float32Array | Int32Array;
+  if (variable.dtype === "int32") values = int32Values(tensor);
+  else {
+    const converted = valuesInOurLayout(model, key, tensor);
+    dropped(converted.garbage);
+    values = converted.values;
+  }
   tf.tidy(() => {
-    const shape = [...tensor.shape];
-    if (variable.dtype === "int32") variable.assign(tf.tensor(int32Values(tensor), shape, "int32"));
-    else variable.assign(model.fromTorchLayout(key, tf.tensor(float32Values(tensor), shape, "float32")));
+    variable.assign(tf.tensor(values, variable.shape, variable.dtype));
     moveIntoEngine(variable);
   });
+  dropped(values.byteLength);
 }
 
 interface Plan {
@@ -171,11 +188,15 @@ function apply(model: FasterRCNN, { report, assignments }: Plan, options: LoadOp
         `(as load_state_dict(strict=True)); --allow-partial loads what fits and keeps the rest as initialised`,
     );
   const variables = model.variables();
-  const dropped = collectGarbageEvery(64 * 2 ** 20);
-  for (const [key, tensor] of assignments) {
-    const variable = variables.get(key)!;
-    assign(model, key, variable, tensor);
-    dropped(variable.size * 4); // the values read from the file, garbage now
+  // The initial values the file replaces go before its values arrive.
+  releaseValues([...assignments.keys()].map((key) => variables.get(key)!));
+  collectGarbage();
+  const dropped = collectGarbageEvery();
+  // Largest first: the biggest tensor's values (and their converted copy) are read while the
+  // engine holds the least.
+  const bySize = [...assignments].sort(([a], [b]) => variables.get(b)!.size - variables.get(a)!.size);
+  for (const [key, tensor] of bySize) {
+    assign(model, key, variables.get(key)!, tensor, dropped);
   }
   return isComplete(report) ? report : { ...report, partial: true };
 }
@@ -201,10 +222,6 @@ export function loadDetectorWeights(model: FasterRCNN, file: string, options: Lo
  */
 export function initialiseWeights(model: FasterRCNN, options: { specDir: string; init?: string } & LoadOptions): WeightsReport[] {
   const reports: WeightsReport[] = [];
-  if (model.spec.backbone.weights === undefined && options.init === undefined) return reports;
-  // The random initial values are moved now and collected, before a file's bytes arrive.
-  tf.tidy(() => model.variables().forEach(moveIntoEngine));
-  collectGarbage();
   if (model.spec.backbone.weights !== undefined) reports.push(loadBackboneWeights(model, resolve(options.specDir, model.spec.backbone.weights), options));
   if (options.init !== undefined) reports.push(loadDetectorWeights(model, options.init, { ...options, filledEarlier: new Set(reports.flatMap((r) => r.loaded)) }));
   return reports;

@@ -137,8 +137,8 @@ describe("a tiny Faster R-CNN (mobilenet_v3_small, FPN, 3 classes, input 128)", 
     const pooled = tf.randomNormal([5, resolution, resolution, channels], 0, 1, "float32", 4) as tf.Tensor4D;
     // torch: flatten(NCHW boxes) @ weightᵀ
     const expected = tf.matMul(tf.transpose(pooled, [0, 3, 1, 2]).reshape([5, flattened]), torchWeight, false, true);
-    const ours = model.fromTorchLayout(key, torchWeight);
-    const actual = tf.matMul(pooled.reshape([5, flattened]), ours as tf.Tensor2D);
+    const ours = tf.tensor2d(model.fromTorchLayout(key, torchWeight.dataSync() as Float32Array, torchWeight.shape), [flattened, out]);
+    const actual = tf.matMul(pooled.reshape([5, flattened]), ours);
     expect(relativeError(actual.dataSync(), expected.dataSync())).toBeLessThan(1e-5);
     expect(model.toTorchLayout(key, ours).dataSync()).toEqual(torchWeight.dataSync());
     tf.dispose([torchWeight, pooled, expected, ours, actual]);

@@ -63,7 +63,7 @@ describe("on wasm", () => {
         const torch = backbone.toTorchLayout(key, variable);
         const entry = backbone.entries.find((e) => e.key === key)!;
         expect(torch.shape).toEqual(entry.shape);
-        expect(backbone.fromTorchLayout(key, torch).arraySync()).toEqual(variable.arraySync());
+        expect([...backbone.fromTorchLayout(key, torch.dataSync() as Float32Array, torch.shape)]).toEqual([...variable.dataSync()]);
       });
       backbone.dispose();
       live = [];
@@ -79,10 +79,9 @@ describe("on wasm", () => {
               padding: [0, 0] as const, dilation: [1, 1] as const, groups: 2, bias: false } },
     ] };
     const converter = weightConverter(graph);
-    tf.tidy(() => {
-      const ours = converter.fromTorchLayout("c.weight", tf.tensor4d([10, 11, 20, 21], [4, 1, 1, 1]));
-      expect(ours.arraySync()).toEqual([[[[10, 11], [20, 21]]]]);
-    });
+    const ours = converter.fromTorchLayout("c.weight", Float32Array.of(10, 11, 20, 21), [4, 1, 1, 1]);
+    // [kh, kw, in, m] = [1, 1, 2, 2]
+    expect(tf.tensor4d(ours, [1, 1, 2, 2]).arraySync()).toEqual([[[[10, 11], [20, 21]]]]);
   });
 
   it("returns NHWC feature maps of the inferred shapes", () => {

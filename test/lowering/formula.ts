@@ -60,8 +60,9 @@ export function loadFormulaWeights(backbone: LoweredBackbone): void {
     if (entry.role === "buffer") continue;
     const variable = backbone.variables.get(entry.key)!;
     tf.tidy(() => {
-      const torch = tf.tensor(formula(entry.key, entry.shape), [...entry.shape], variable.dtype === "int32" ? "int32" : "float32");
-      variable.assign(backbone.fromTorchLayout(entry.key, torch));
+      const values = formula(entry.key, entry.shape);
+      if (variable.dtype === "int32") variable.assign(tf.tensor(values, variable.shape, "int32"));
+      else variable.assign(tf.tensor(backbone.fromTorchLayout(entry.key, values, entry.shape), variable.shape, "float32"));
     });
   }
 }
