@@ -21,7 +21,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Size2D } from "./geometry.js";
 import { boxColumns } from "./boxes.js";
-import { leanOp } from "../lowering/lean-backward.js";
+import { concat, gatherRows, leanOp } from "../lowering/lean-backward.js";
 
 export interface RoIAlignOptions {
   /** `(height, width)` of each pooled box, or one number for both. */
@@ -262,7 +262,7 @@ function poolAll(
   const groupOrder = Int32Array.from(groups.flatMap((group) => [...group.boxIds!]));
   const positionInGroups = new Int32Array(groupOrder.length);
   groupOrder.forEach((box, position) => (positionInGroups[box] = position));
-  return tf.gather(tf.concat(pooled), tf.tensor1d(positionInGroups, "int32")) as tf.Tensor4D;
+  return gatherRows(concat(pooled), tf.tensor1d(positionInGroups, "int32"));
 }
 
 function poolGroup(
@@ -300,7 +300,7 @@ function poolGroup(
       return maskedAveragePool(samples, contributes.slice([start, 0, 0, 0], [size, rows, columns, 1]), [gridY, gridX]);
     }),
   );
-  return pooled.length === 1 ? pooled[0]! : (tf.concat(pooled) as tf.Tensor4D);
+  return pooled.length === 1 ? pooled[0]! : concat(pooled);
 }
 
 /**

@@ -103,6 +103,27 @@ const addBias = leanOp<[tf.Tensor, tf.Tensor]>(
   (dy) => [dy.clone(), tf.sum(dy, [...Array(dy.rank - 1).keys()])],
 );
 
+/** `tf.concat`, keeping nothing (tfjs's `Concat` keeps every input, for their shapes). */
+export function concat<T extends tf.Tensor>(tensors: readonly T[], axis = 0): T {
+  const sizes = tensors.map((tensor) => tensor.shape[axis]!);
+  return leanOp<tf.Tensor[]>(
+    (inputs) => tf.concat(inputs, axis),
+    (dy) => tf.split(dy, sizes, axis),
+  )(...tensors) as T;
+}
+
+/** `tf.gather` of rows (axis 0) by 1-D int32 `indices`, keeping only them (tfjs's `GatherV2` keeps `x` too, for its shape). */
+export function gatherRows<T extends tf.Tensor>(x: T, indices: tf.Tensor1D): T {
+  const rows = x.shape[0]!;
+  return leanOp<[tf.Tensor, tf.Tensor1D]>(
+    ([values, at], save) => {
+      save([at]);
+      return tf.gather(values, at);
+    },
+    (dy, [at]) => [tf.unsortedSegmentSum(dy, at as tf.Tensor1D, rows), tf.zerosLike(at!)],
+  )(x, indices) as T;
+}
+
 /** `tf.pad` with zeros, keeping nothing (tfjs's `PadV2` keeps its input, for its shape). */
 export function pad<T extends tf.Tensor>(x: T, paddings: [number, number][]): T {
   const begin = paddings.map(([before]) => before);

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../src/engine/backend.js";
 import { roiAlign } from "../../src/detection/roi-align.js";
-import { add, gelu, hardSigmoid, hardSwish, leanOp, pad, silu } from "../../src/lowering/lean-backward.js";
+import { add, concat, gatherRows, gelu, hardSigmoid, hardSwish, leanOp, pad, silu } from "../../src/lowering/lean-backward.js";
 import { variableGrads } from "../../src/engine/gradients.js";
 
 beforeAll(async () => {
@@ -129,6 +129,26 @@ describe("add and pad keep nothing", () => {
     expect(keptBytes((x) => pad(tf.mul(x, 2), paddings), [va])).toBe(4);
     expect(keptBytes((x) => tf.pad(tf.mul(x, 2), paddings), [va])).toBe(4 + a.size * 4);
     tf.dispose([a, b, bias, va, vb]);
+  });
+});
+
+describe("concat and gather keep no values", () => {
+  it("concatenating RoIAlign's chunks and putting rows back in order: tfjs's values and gradients, only the indices kept", () => {
+    const parts = [inputs([3, 2, 2, 4], 5), inputs([1, 2, 2, 4], 6), inputs([2, 2, 2, 4], 7)];
+    const order = tf.tensor1d([4, 0, 5, 2, 1, 3, 0], "int32"); // a row twice: its gradients add up
+    const ours = (...xs: tf.Tensor[]) => gatherRows(concat(xs), order);
+    const theirs = (...xs: tf.Tensor[]) => tf.gather(tf.concat(xs), order);
+    const [mine, tfjs] = [valueAndGradients(ours, parts), valueAndGradients(theirs, parts)];
+    expectClose(mine.y, tfjs.y);
+    mine.dxs.forEach((dx, i) => expectClose(dx, tfjs.dxs[i]!));
+    expect(concat([parts[0]!, parts[0]!], 3).shape).toEqual([3, 2, 2, 8]);
+    const variables = parts.map((part) => tf.variable(tf.mul(part, 1)));
+    // After a multiply each (which keeps its scalar factor): ours keep the indices, tfjs's the inputs and the concatenation too.
+    const doubled = (xs: tf.Tensor[]) => xs.map((x) => tf.mul(x, 2));
+    const rows = 6 * 2 * 2 * 4 * 4;
+    expect(keptBytes((...xs) => ours(...doubled(xs)), variables)).toBe(3 * 4 + order.size * 4);
+    expect(keptBytes((...xs) => theirs(...doubled(xs)), variables)).toBe(3 * 4 + 2 * rows + order.size * 4);
+    tf.dispose([...parts, order, ...variables]);
   });
 });
 
