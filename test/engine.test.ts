@@ -1,7 +1,9 @@
 /** Engine selection and the doctor's report; only the last test needs the native engine. */
 import * as tf from "@tensorflow/tfjs";
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { selectBackend, tfjsCoreBehind, type BackendSelection, type EngineAttempt } from "../src/engine/backend.js";
@@ -222,6 +224,29 @@ describe("the native engine's start-up pages", () => {
     expect(afterOps).toBeLessThan(128);
     // A "same" 3×3 convolution of ones: each of the 9 taps meets (32 − |dx|)(32 − |dy|) pixels, 8 channels, 4 outputs.
     expect(sum).toBe(4 * 8 * (32 + 31 + 31) ** 2);
+  });
+
+  it("are handed back while loading too: releasing the code pages then lowers the load's peak by 32+ MiB", (context) => {
+    if (readNativeSetup()?.engine !== "tensorflow") return context.skip("no native engine on this machine");
+    const tfjsNode = tfjsNodeMain()!;
+    const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", "detc-release-pages.node");
+    if (!existsSync(helper)) return context.skip("the page-release helper is not built here");
+    // Fresh processes, the same but for the thread: the peak is the process's largest resident set ever.
+    const peakOfLoading = (thread: boolean) => {
+      const script = `
+        const helper = require(${JSON.stringify(helper)});
+        if (${thread}) helper.startReleasingCode("libtensorflow");
+        let passes = 0;
+        try { require(${JSON.stringify(tfjsNode)}); } finally { if (${thread}) passes = helper.stopReleasingCode(); }
+        console.log(JSON.stringify({ passes, peakMiB: process.resourceUsage().maxRSS / 1024 }));`;
+      const child = spawnSync(process.execPath, ["-e", script], { cwd: root, encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+      expect(child.status, child.stderr).toBe(0);
+      return JSON.parse(child.stdout) as { passes: number; peakMiB: number };
+    };
+    const without = peakOfLoading(false);
+    const withThread = peakOfLoading(true);
+    expect(withThread.passes).toBeGreaterThanOrEqual(1); // every 20 ms of a load of ~0.7 s
+    expect(withThread.peakMiB, `peak ${withThread.peakMiB} MiB with the thread, ${without.peakMiB} without`).toBeLessThan(without.peakMiB - 32); // ~270 vs ~350
   });
 });
 

@@ -96,8 +96,14 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   // it one thread; no step got slower, and native runs repeat to the bit (docs/engines.md). The
   // GPU kernel adds atomically and has no deterministic version, so it is left alone there.
   if (engine === "tensorflow") process.env.TF_DETERMINISTIC_OPS ??= "1";
-  requireNative(specifier, quiet);
-  const pagesKept = releaseStartUpPages();
+  const pages = pageRelease();
+  const releasing = typeof pages === "object" && startReleasingCode(pages);
+  try {
+    requireNative(specifier, quiet);
+  } finally {
+    if (releasing) stopReleasingCode(pages);
+  }
+  const pagesKept = typeof pages === "object" ? releaseStartUpPages(pages) : pages;
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
   const theirs = tfjsCoreBehind(requireHere.resolve(specifier));
@@ -117,22 +123,66 @@ export function setupScriptPath(): string {
   }
 }
 
+/** src/engine/native/release-pages.c, which src/engine/install-engine.mjs builds. */
+interface PageRelease {
+  releaseFilePages(pathPart: string): number;
+  /** Absent from a helper built by an earlier detc. */
+  startReleasingCode?(pathPart: string): void;
+  stopReleasingCode?(): number;
+}
+
+const staysResident = "start-up pages stay resident (about 250 MB more memory)";
+
 /**
  * Loading libtensorflow reads some 250 MB of it once (relocations, the static initialisers that
  * register its kernels), and those pages would stay resident for the whole run. The helper that
  * src/engine/install-engine.mjs builds (src/engine/native/release-pages.c) hands them back: they
- * are clean copies of the file, read back if ever used. Returns why not, when it cannot.
+ * are clean copies of the file, read back if ever used. It lives in tfjs-node's deps folder but
+ * needs nothing of libtensorflow, so it is loaded first. Returns it, or why not (nothing off Linux).
  */
-function releaseStartUpPages(): string | undefined {
+function pageRelease(): PageRelease | string | undefined {
   if (process.platform !== "linux") return undefined;
   const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", "detc-release-pages.node");
-  const kept = "start-up pages stay resident (about 250 MB more memory)";
-  if (!existsSync(helper)) return `${kept}: ${helper} is not built (the engine set-up builds it: \`node ${setupScriptPath()}\`)`;
+  if (!existsSync(helper)) return `${staysResident}: ${helper} is not built (the engine set-up builds it: \`node ${setupScriptPath()}\`)`;
   try {
-    (requireHere(helper) as { releaseFilePages(pathPart: string): number }).releaseFilePages("libtensorflow");
+    return requireHere(helper) as PageRelease;
+  } catch (error) {
+    return `${staysResident}: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * While libtensorflow loads, a thread of the helper hands back its code pages every 20 ms, which
+ * the static initialisers run once each: loading the engine peaks ~85 MB lower (~300 MB, not
+ * ~390) for 0.1–0.3 s more (docs/engines.md). Whether it started: a helper that cannot (an
+ * earlier detc's) leaves it all to the release after.
+ */
+function startReleasingCode(helper: PageRelease): boolean {
+  if (!helper.startReleasingCode) return false;
+  try {
+    helper.startReleasingCode("libtensorflow");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops the thread; its error (madvise refused) is the full release's too, and reported there. */
+function stopReleasingCode(helper: PageRelease): void {
+  try {
+    helper.stopReleasingCode?.();
+  } catch {
+    // a failed load's own error is the one to report, and a working one still gets the full release
+  }
+}
+
+/** Once loaded, every start-up page goes back. Returns why not, when it cannot. */
+function releaseStartUpPages(helper: PageRelease): string | undefined {
+  try {
+    helper.releaseFilePages("libtensorflow");
     return undefined;
   } catch (error) {
-    return `${kept}: ${(error as Error).message}`;
+    return `${staysResident}: ${(error as Error).message}`;
   }
 }
 

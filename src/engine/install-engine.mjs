@@ -397,31 +397,51 @@ function nodeHeadersDir() {
 }
 
 /**
+ * Whether the addon at `target` has the functions the engine calls: one built by an earlier detc
+ * (before startReleasingCode) is rebuilt.
+ * @param {string} target
+ */
+function isCurrentPageRelease(target) {
+  try {
+    return typeof createRequire(import.meta.url)(target).startReleasingCode === "function";
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Builds src/engine/native/release-pages.c, which lets the engine hand back the ~250 MB of
- * libtensorflow that only loading reads, and tries it in a child process that then runs an op.
+ * libtensorflow that only loading reads, and tries it in a child process that loads tfjs-node as
+ * the engine does (releasing code pages while it loads, all of them after) and then runs an op.
  * Never fails the install: says what happened, for the install line.
  * @param {TfjsNode} tfjsNode
  */
 function buildPageRelease(tfjsNode) {
   const target = pageReleasePath(tfjsNode);
-  if (existsSync(target)) return "start-up pages released after load";
+  const released = "start-up pages released while and after loading";
+  if (existsSync(target) && isCurrentPageRelease(target)) return released;
   const partial = target.replace(/\.node$/, ".partial.node");
   try {
     if (process.platform !== "linux") throw new StepFailed(`Linux only, not ${process.platform}`);
     const source = join(projectRoot, "src", "engine", "native", "release-pages.c");
-    run(process.env.CC ?? "cc", ["-O2", "-shared", "-fPIC", `-I${nodeHeadersDir()}`, source, "-o", partial], { timeout: minutes(1) });
+    // -pthread: the release thread (part of libc since glibc 2.34, libpthread before).
+    run(process.env.CC ?? "cc", ["-O2", "-shared", "-fPIC", "-pthread", `-I${nodeHeadersDir()}`, source, "-o", partial], { timeout: minutes(1) });
     const check = `
-      const tf = require(${JSON.stringify(tfjsNode.dir)});
-      if (!(require(${JSON.stringify(partial)}).releaseFilePages("libtensorflow") > 0)) throw new Error("no libtensorflow mapping found");
+      const helper = require(${JSON.stringify(partial)});
+      helper.startReleasingCode("libtensorflow");
+      let tf;
+      try { tf = require(${JSON.stringify(tfjsNode.dir)}); } finally { helper.stopReleasingCode(); }
+      if (!(helper.releaseFilePages("libtensorflow") > 0)) throw new Error("no libtensorflow mapping found");
       const sum = tf.tensor([1, 2, 3]).square().sum().dataSync()[0];
       if (sum !== 14) throw new Error("wrong result " + sum);`;
     run(process.execPath, ["-e", check], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" }, timeout: minutes(2) });
     renameSync(partial, target);
-    return "start-up pages released after load";
+    return released;
   } catch (error) {
     rmSync(partial, { force: true });
     if (!(error instanceof StepFailed)) throw error;
-    return `start-up pages stay resident (about 250 MB more memory): the page-release helper did not build: ${error.message}`;
+    const kept = existsSync(target) ? "start-up pages released after loading only (an earlier detc's helper)" : "start-up pages stay resident (about 250 MB more memory)";
+    return `${kept}: the page-release helper did not build: ${error.message}`;
   }
 }
 
