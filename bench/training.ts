@@ -334,9 +334,12 @@ function summaryLines(all: readonly ConfigResults[], engines: readonly BenchEngi
     });
     if (rows.length === 0) continue;
     const verdict = (part: "train" | "infer") => {
-      const met = rows.filter((row) => row[part] <= goal[part]);
-      const missed = rows.filter((row) => row[part] > goal[part]).map((row) => `${row.name} ${ratio(row[part])}`);
-      return `**${met.length}/${rows.length}** configs${missed.length ? ` (missed: ${missed.join(", ")})` : ""}`;
+      // No timed steps (`--steps 0`) or batches make no ratio.
+      const measured = rows.filter((row) => Number.isFinite(row[part]));
+      if (measured.length === 0) return "no config (not measured)";
+      const met = measured.filter((row) => row[part] <= goal[part]);
+      const missed = measured.filter((row) => row[part] > goal[part]).map((row) => `${row.name} ${ratio(row[part])}`);
+      return `**${met.length}/${measured.length}** configs${missed.length ? ` (missed: ${missed.join(", ")})` : ""}`;
     };
     lines.push(
       `- ${engine}: training at most ${ratio(goal.train)} torchvision's time in ${verdict("train")}; ` +

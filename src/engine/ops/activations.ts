@@ -36,6 +36,11 @@ function activationGradient(
   };
 }
 
+/** `dy · y(1 − y)`, the gradient of a sigmoid `y`: TensorFlow's one pass where the backend has it. */
+export function sigmoidGradient(y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  return hasKernel("SigmoidGrad") ? (tf.engine().runKernel("SigmoidGrad", { y, dy }) as tf.Tensor) : tf.mul(dy, tf.mul(y, tf.sub(1, y)));
+}
+
 // ReLU and ReLU6 keep their output, not their input (tfjs's choice): the output decides the same
 // mask (y > 0 where x > 0; 0 < y < 6 where 0 < x < 6), and the op after keeps it anyway, so the
 // tape holds one tensor where it held two. TensorFlow's `ReluGrad` / `Relu6Grad` accept either.
@@ -45,5 +50,5 @@ export const ACTIVATION_GRADIENTS: readonly tf.GradConfig[] = [
   activationGradient("Relu6", "Relu6Grad", true, (dy, y) =>
     tf.mul(dy, tf.cast(tf.logicalAnd(tf.greater(y, 0), tf.less(y, 6)), "float32")),
   ),
-  activationGradient("Sigmoid", "SigmoidGrad", true, (dy, y) => tf.mul(dy, tf.mul(y, tf.sub(1, y)))),
+  activationGradient("Sigmoid", "SigmoidGrad", true, (dy, y) => sigmoidGradient(y, dy)),
 ];
