@@ -227,11 +227,12 @@ export const median = (values: readonly number[]) => {
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 const trainMs = (r: RunResult) => median(r.trainMs);
 const inferMsPerImage = (r: RunResult) => median(r.inferMs) / r.images;
-const milliseconds = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
+const milliseconds = (ms: number) => (!Number.isFinite(ms) ? "—" : ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 const megabytes = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
-const ratio = (value: number) => `${value.toFixed(2)}×`;
+const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : "—");
 const plural = (count: number, noun: string, nouns = `${noun}s`) => `${count} ${count === 1 ? noun : nouns}`;
 const list = (values: readonly number[]) => (values.length && values.every((v) => v === values[0]) ? `${values[0]} × ${values.length}` : values.join(", "));
+const cpuOverWall = (r: RunResult) => (r.trainMs.length ? (sum(r.trainCpuMs) / sum(r.trainMs)).toFixed(2) : "—");
 const lossList = (losses: Record<string, number | null>) =>
   Object.entries(losses)
     .map(([name, value]) => `${name.replace(/^loss_/, "")} ${value?.toPrecision(3) ?? "not finite"}`)
@@ -290,7 +291,7 @@ function configLines(config: ConfigResults, heading: string, spec: DetectorSumma
     const r = outcome.result;
     lines.push(
       `| ${engine} | ${r.threads} | ${milliseconds(trainMs(r))} | ${milliseconds(inferMsPerImage(r))} | ${megabytes(r.maxRssKb)} | ` +
-        `${(sum(r.trainCpuMs) / sum(r.trainMs)).toFixed(2)} | baseline | baseline |`,
+        `${cpuOverWall(r)} | baseline | baseline |`,
     );
     const built = describeSettings(r.settings!);
     checks.push(`${runChecks(`${r.engine}, ${allocator}, ${plural(threads, "thread")}`, r)}; model built with ${built === settings ? "the spec's settings" : `**other settings**: ${built}`}`);
@@ -304,7 +305,7 @@ function configLines(config: ConfigResults, heading: string, spec: DetectorSumma
     const base = torchvisionBest(config.torchvision, r.threads);
     lines.push(
       `| detc ${engine} | ${r.threads} | ${milliseconds(trainMs(r))} | ${milliseconds(inferMsPerImage(r))} | ${megabytes(r.maxRssKb)} | ` +
-        `${(sum(r.trainCpuMs) / sum(r.trainMs)).toFixed(2)} | ${base ? `**${ratio(trainMs(r) / base.train)}**` : "—"} | ` +
+        `${cpuOverWall(r)} | ${base ? `**${ratio(trainMs(r) / base.train)}**` : "—"} | ` +
         `${base ? `**${ratio(inferMsPerImage(r) / base.infer)}**` : "—"} |`,
     );
     const weights = r.weightsLoaded!;
