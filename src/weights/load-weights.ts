@@ -12,7 +12,9 @@
  *   file's was made for another class count, as torchvision's fine-tuning tutorial does.
  *
  * A file that does not fit is refused before anything is assigned, unless `allowPartial`, which
- * loads what fits and still reports the rest. A file of which nothing fits is always refused.
+ * loads what fits and still reports the rest. A file of which nothing fits is always refused. A
+ * file that fails while its tensors are read (cut off, replaced meanwhile) leaves the variables it
+ * was filling at zero: the error ends the command; a library caller loads again.
  */
 import { resolve } from "node:path";
 import * as tf from "@tensorflow/tfjs";
