@@ -126,6 +126,21 @@ export function gatherRows<T extends tf.Tensor>(x: T, indices: tf.Tensor1D): T {
   )(x, indices) as T;
 }
 
+/**
+ * `tf.mean` over `axes`, keeping nothing. Its gradient spreads `dy / count` over each window with
+ * one tile; tfjs's writes a tensor of ones, multiplies and divides (three passes over the input's
+ * size, in every squeeze-excitation block) and keeps the input, for its shape.
+ */
+export function mean<T extends tf.Tensor>(x: tf.Tensor, axes: readonly number[]): T {
+  const kept = x.shape.map((extent, axis) => (axes.includes(axis) ? 1 : extent));
+  const count = axes.reduce((product, axis) => product * x.shape[axis]!, 1);
+  const reps = x.shape.map((extent, axis) => (axes.includes(axis) ? extent : 1));
+  return leanOp<[tf.Tensor]>(
+    ([input]) => tf.mean(input, [...axes]),
+    (dy) => [tf.tile(tf.div(dy.reshape(kept), count), reps)],
+  )(x) as T;
+}
+
 /** `tf.pad` with zeros, keeping nothing (tfjs's `PadV2` keeps its input, for its shape). */
 export function pad<T extends tf.Tensor>(x: T, paddings: [number, number][]): T {
   const begin = paddings.map(([before]) => before);

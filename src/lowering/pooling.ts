@@ -1,6 +1,7 @@
 /** `nn.MaxPool2d`, `nn.AvgPool2d` and `nn.AdaptiveAvgPool2d` on channels-last tensors, with torch's output sizes. */
 import * as tf from "@tensorflow/tfjs";
 import type { Operation } from "../zoo/graph.js";
+import { mean } from "./lean-backward.js";
 
 type MaxPoolOp = Extract<Operation, { kind: "max_pool2d" }>;
 type AvgPoolOp = Extract<Operation, { kind: "avg_pool2d" }>;
@@ -48,7 +49,7 @@ export function adaptiveAvgPool2d(output: readonly [number, number], x: tf.Tenso
   const [outH, outW] = output;
   if (height % outH === 0 && width % outW === 0) {
     // Equal windows (always the case for 1×1): one reshape and one mean.
-    return tf.mean(x.reshape([n, outH, height / outH, outW, width / outW, channels]), [2, 4]);
+    return mean(x.reshape([n, outH, height / outH, outW, width / outW, channels]), [2, 4]);
   }
   const rows = windows(height, outH).map(([top, bottom]) =>
     tf.concat(

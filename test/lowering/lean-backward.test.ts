@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../src/engine/backend.js";
 import { roiAlign } from "../../src/detection/roi-align.js";
-import { add, concat, gatherRows, gelu, hardSigmoid, hardSwish, leanOp, pad, silu } from "../../src/lowering/lean-backward.js";
+import { add, concat, gatherRows, gelu, hardSigmoid, hardSwish, leanOp, mean, pad, silu } from "../../src/lowering/lean-backward.js";
 import { variableGrads } from "../../src/engine/gradients.js";
 
 beforeAll(async () => {
@@ -149,6 +149,22 @@ describe("concat and gather keep no values", () => {
     expect(keptBytes((...xs) => ours(...doubled(xs)), variables)).toBe(3 * 4 + order.size * 4);
     expect(keptBytes((...xs) => theirs(...doubled(xs)), variables)).toBe(3 * 4 + 2 * rows + order.size * 4);
     tf.dispose([...parts, order, ...variables]);
+  });
+});
+
+describe("mean keeps nothing", () => {
+  it("squeeze-excitation's window means: tfjs's values and gradients, no tensor kept", () => {
+    const x = inputs([2, 3, 4, 2, 5, 6], 8); // [n, outH, window, outW, window, c], as adaptiveAvgPool2d reshapes
+    for (const axes of [[2, 4], [1, 2, 3, 4], [5]]) {
+      const [ours, theirs] = [valueAndGradients((t) => mean(t, axes), [x]), valueAndGradients((t) => tf.mean(t, axes), [x])];
+      expectClose(ours.y, theirs.y);
+      expectClose(ours.dxs[0]!, theirs.dxs[0]!);
+    }
+    const variable = tf.variable(x);
+    // After a multiply (which keeps its scalar factor): tfjs's mean keeps the product too.
+    expect(keptBytes((t) => mean(tf.mul(t, 2), [2, 4]), [variable])).toBe(4);
+    expect(keptBytes((t) => tf.mean(tf.mul(t, 2), [2, 4]), [variable])).toBe(4 + x.size * 4);
+    tf.dispose([x, variable]);
   });
 });
 
