@@ -12,6 +12,8 @@
  * - JS heap: V8's heap at its largest after a step.
  * - allocator & rest: peak RSS less all of the above: what TensorFlow's allocator caches and
  *   fragments beyond the live tensors (and what the kernels' scratch space takes).
+ * The tensor columns are tfjs's counts, in which a reshape's output takes bytes of its own though
+ * TensorFlow shares its input's buffer: they overstate, and "allocator & rest" can come out negative.
  *
  * torchvision runs twice, with glibc's default allocator and with glibc keeping freed memory
  * (TORCH_ALLOCATORS in bench/training.ts says why); detc is compared with its smaller peak and its
