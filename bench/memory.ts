@@ -78,12 +78,6 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const ratio = (value: number) => `**${value.toFixed(2)}×**`;
 const ms = (values: readonly number[]) => median(values).toFixed(0);
 
-/**
- * ResNet-50 on the native engine dies of SIGFPE in oneDNN on AVX-512 CPUs (TensorFlow 2.21, a known
- * crash another issue handles): the bench runs it with oneDNN off there, and says so.
- */
-const ENGINE_ENV: Record<string, NodeJS.ProcessEnv> = { resnet50: { TF_ENABLE_ONEDNN_OPTS: "0" } };
-
 function profileRow(name: string, r: MemoryResult): string {
   const p = r.profile;
   const rest = r.maxRssKb * 1024 - p.engineRss - p.peakTensors - p.images - p.jsHeap;
@@ -160,10 +154,8 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
         for (const { engine, recompute } of runs) {
           const variant = recompute ? `${engine}, recompute_stages` : engine;
           progress(`${label}: detc on ${variant}…`);
-          const extraEnv = engine === "tensorflow" ? (ENGINE_ENV[config.name] ?? {}) : {};
-          if (Object.keys(extraEnv).length) notes.push(`${label}, ${engine}: run with ${Object.entries(extraEnv).map(([k, v]) => `${k}=${v}`).join(" ")}`);
           const detcJob: DetcJob = { ...job, engine, source: recompute ? `${source}\ntrain recompute_stages true\n` : source };
-          const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, [memoryChild, JSON.stringify(detcJob)], threads, extraEnv);
+          const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, [memoryChild, JSON.stringify(detcJob)], threads);
           const head = `| ${config.name} | ${height} | ${batchSize} | ${variant}`;
           if ((torchvision && "error" in torchvision) || "error" in detc) {
             const why = torchvision && "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";
