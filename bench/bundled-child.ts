@@ -8,6 +8,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { nodeBundleOptions } from "../src/build.js";
+import { hugePages, hugePagesFactsHere } from "../src/engine/huge-pages.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -16,4 +17,14 @@ export async function bundledChild(entry: string): Promise<string> {
   const outfile = join(root, "node_modules", ".cache", "detc-bench", `${basename(entry, ".ts")}.mjs`);
   await build({ ...nodeBundleOptions, entryPoints: [entry], outfile });
   return outfile;
+}
+
+/**
+ * What the `detc` command adds to its environment before it runs an engine (src/cli/detc.ts):
+ * glibc's malloc on huge pages where they can be had. A bench child gets it too, so it measures
+ * detc as users run it.
+ */
+export function detcEnvironment(): NodeJS.ProcessEnv {
+  const pages = hugePages(hugePagesFactsHere());
+  return pages.state === "available" ? { GLIBC_TUNABLES: pages.tunables } : {};
 }

@@ -33,7 +33,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { checkSource } from "../src/check/index.js";
-import { bundledChild } from "./bundled-child.js";
+import { bundledChild, detcEnvironment } from "./bundled-child.js";
 import type { MemoryResult } from "./memory-child.js";
 import {
   BENCH_CONFIGS,
@@ -155,7 +155,7 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<str
           const variant = recompute ? `${engine}, recompute_stages` : engine;
           progress(`${label}: detc on ${variant}…`);
           const detcJob: DetcJob = { ...job, engine, source: recompute ? `${source}\ntrain recompute_stages true\n` : source };
-          const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, [memoryChild, JSON.stringify(detcJob)], threads);
+          const detc: Outcome<MemoryResult> = await measure<MemoryResult>(process.execPath, [memoryChild, JSON.stringify(detcJob)], threads, detcEnvironment());
           const head = `| ${config.name} | ${height} | ${batchSize} | ${variant}`;
           if ((torchvision && "error" in torchvision) || "error" in detc) {
             const why = torchvision && "error" in torchvision ? `torchvision failed: ${torchvision.error}` : "error" in detc ? `detc failed: ${detc.error}` : "";

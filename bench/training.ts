@@ -28,7 +28,7 @@ import type { DetectorSummary } from "../src/check/summary.js";
 import type { Box } from "../src/data/dataset.js";
 import { emitTorchvisionModule } from "../src/emit/torchvision.js";
 import { emitTrainScript } from "../src/emit/train-script.js";
-import { bundledChild } from "./bundled-child.js";
+import { bundledChild, detcEnvironment } from "./bundled-child.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 export const PYTHON = "/usr/bin/python3";
@@ -51,12 +51,16 @@ export const BENCH_CONFIGS: readonly { readonly name: string; readonly file: str
  * (those past its mmap threshold, and the heap's top past its trim threshold), so a large tensor is
  * often mapped and first touched afresh. Where a page fault is dear (in this machine's VM fresh
  * memory is first touched at well under 1 GB/s: `--environment` measures it) that is much of
- * torch's time, and someone tuning torch would keep the memory. Both ways are measured; detc is
- * compared with torchvision's faster time and its smaller peak.
+ * torch's time, and someone tuning torch would keep the memory, on huge pages (detc's CLI runs
+ * TensorFlow's malloc on them: src/engine/huge-pages.ts). Both ways are measured; detc is compared
+ * with torchvision's faster time and its smaller peak.
  */
 export const TORCH_ALLOCATORS = [
   { name: "glibc's default", env: {} },
-  { name: "glibc keeps freed memory", env: { GLIBC_TUNABLES: "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1099511627776" } },
+  {
+    name: "glibc keeps freed memory, huge pages",
+    env: { GLIBC_TUNABLES: "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1099511627776:glibc.malloc.hugetlb=1" },
+  },
 ] as const satisfies readonly { name: string; env: NodeJS.ProcessEnv }[];
 export type TorchAllocator = (typeof TORCH_ALLOCATORS)[number]["name"];
 
@@ -435,7 +439,7 @@ export async function benchTraining(options: TrainingBenchOptions = {}): Promise
       for (const engine of engines) {
         progress(`${config.name}: detc on ${engine}…`);
         const detcJob: DetcJob = { ...job, ...(engine === "wasm" ? wasmRun : nativeRun), engine, source, threads };
-        detc.set(engine, await measure(process.execPath, [trainingChild, JSON.stringify(detcJob)], threads));
+        detc.set(engine, await measure(process.execPath, [trainingChild, JSON.stringify(detcJob)], threads, detcEnvironment()));
       }
       const threadCounts = new Set([threads, ...[...detc.values()].flatMap((o) => ("result" in o ? [o.result.threads] : []))]);
       const torchvision: TorchvisionRun[] = [];

@@ -49,7 +49,7 @@ export const nodeBundleOptions: BuildOptions = {
 async function buildNode(): Promise<void> {
   await build({
     ...nodeBundleOptions,
-    entryPoints: { detc: join(root, "src/cli/main.ts"), index: join(root, "src/index.ts") },
+    entryPoints: { detc: join(root, "src/cli/detc.ts"), index: join(root, "src/index.ts") },
     splitting: true,
     outdir,
     chunkNames: "chunks/[name]-[hash]",

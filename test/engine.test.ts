@@ -9,6 +9,7 @@ import { describe, expect, inject, it } from "vitest";
 import { selectBackend, tfjsCoreBehind, type BackendSelection, type EngineAttempt } from "../src/engine/backend.js";
 import { ENGINE_PACKAGES, ENGINES, isEngineChoice, isWasmOutOfMemory } from "../src/engine/engines.js";
 import { doctorReport, readNativeSetup, renderDoctorReport, type EngineFacts } from "../src/engine/doctor.js";
+import { MEMORY_HELPER_NAME } from "../src/engine/memory-helper.js";
 
 const requireHere = createRequire(import.meta.url);
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -229,8 +230,8 @@ describe("the native engine's start-up pages", () => {
   it("are handed back while loading too: releasing the code pages then lowers the load's peak by 32+ MiB", (context) => {
     if (readNativeSetup()?.engine !== "tensorflow") return context.skip("no native engine on this machine");
     const tfjsNode = tfjsNodeMain()!;
-    const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", "detc-release-pages.node");
-    if (!existsSync(helper)) return context.skip("the page-release helper is not built here");
+    const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", MEMORY_HELPER_NAME);
+    if (!existsSync(helper)) return context.skip("the memory helper is not built here");
     // Fresh processes, the same but for the thread: the peak is the process's largest resident set ever.
     const peakOfLoading = (thread: boolean) => {
       const script = `

@@ -4,6 +4,9 @@ import { ENGINE_CHOICES, isEngineChoice } from "../engine/engines.js";
 import { UsageError } from "./io.js";
 import { isQuiet } from "./output.js";
 
+/** The commands that start an engine (with `startEngine`, or `detc doctor`); a test keeps the list whole. */
+export const ENGINE_COMMANDS: ReadonlySet<string> = new Set(["run", "eval", "predict", "export", "forward", "summary", "doctor"]);
+
 export const BACKEND_OPTION = ["--backend <engine>", `engine: ${ENGINE_CHOICES.join(", ")}`, "auto"] as const;
 
 /** Loads TensorFlow.js and the engine only now, so commands that need neither start fast. */

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /** The `detc` command: a thin shell that parses arguments, calls the core, prints, and exits. */
 import { Command, CommanderError } from "commander";
 import { registerBackbones } from "./commands/backbones.js";

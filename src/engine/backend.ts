@@ -5,10 +5,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ENGINES, ENGINE_PACKAGES, type EngineChoice, type EngineName } from "./engines.js";
-import { existsSync } from "node:fs";
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { describeHugePages, hugePages, hugePagesFactsHere } from "./huge-pages.js";
+import { loadMemoryHelper, type MemoryHelper } from "./memory-helper.js";
 import { registerOps } from "./ops/index.js";
 import { withStderrSilenced } from "./quiet-load.js";
 import { registerWasmKernels } from "./wasm-kernels/index.js";
@@ -104,6 +105,7 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
     if (releasing) stopReleasingCode(pages);
   }
   const pagesKept = typeof pages === "object" ? releaseStartUpPages(pages) : pages;
+  const smallPages = describeHugePages(hugePages(hugePagesFactsHere()));
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
   const theirs = tfjsCoreBehind(requireHere.resolve(specifier));
@@ -111,54 +113,31 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   if (theirs !== ours) throw new Error(`${specifier} runs on another copy of @tensorflow/tfjs-core (${theirs}); run \`npm dedupe\``);
   if (!(await tf.setBackend("tensorflow"))) throw new Error("the tensorflow backend failed to initialise");
   const binding = (tf.backend() as { binding?: { TF_Version?: string } }).binding;
-  return `TensorFlow ${binding?.TF_Version ?? "(unknown version)"} C library${pagesKept ? `; ${pagesKept}` : ""}`;
-}
-
-/** The set-up script, found upwards from this module (src/engine/ in development, a dist/ bundle when built). */
-export function setupScriptPath(): string {
-  const relative = join("src", "engine", "install-engine.mjs");
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, relative))) return join(dir, relative);
-    if (dirname(dir) === dir) return relative;
-  }
-}
-
-/** src/engine/native/release-pages.c, which src/engine/install-engine.mjs builds. */
-interface PageRelease {
-  releaseFilePages(pathPart: string): number;
-  /** Absent from a helper built by an earlier detc. */
-  startReleasingCode?(pathPart: string): void;
-  stopReleasingCode?(): number;
+  const notes = [pagesKept, smallPages].filter(Boolean).map((note) => `; ${note}`).join("");
+  return `TensorFlow ${binding?.TF_Version ?? "(unknown version)"} C library${notes}`;
 }
 
 const staysResident = "start-up pages stay resident (about 250 MB more memory)";
 
 /**
  * Loading libtensorflow reads some 250 MB of it once (relocations, the static initialisers that
- * register its kernels), and those pages would stay resident for the whole run. The helper that
- * src/engine/install-engine.mjs builds (src/engine/native/release-pages.c) hands them back: they
- * are clean copies of the file, read back if ever used. It lives in tfjs-node's deps folder but
- * needs nothing of libtensorflow, so it is loaded first. Returns it, or why not (nothing off Linux).
+ * register its kernels), and those pages would stay resident for the whole run. The memory helper
+ * hands them back: they are clean copies of the file, read back if ever used. It needs nothing of
+ * libtensorflow, so it is loaded first. Returns it, or why not (nothing off Linux).
  */
-function pageRelease(): PageRelease | string | undefined {
+function pageRelease(): MemoryHelper | string | undefined {
   if (process.platform !== "linux") return undefined;
-  const helper = join(dirname(requireHere.resolve(`${ENGINE_PACKAGES.tensorflow}/package.json`)), "deps", "detc-release-pages.node");
-  if (!existsSync(helper)) return `${staysResident}: ${helper} is not built (the engine set-up builds it: \`node ${setupScriptPath()}\`)`;
-  try {
-    return requireHere(helper) as PageRelease;
-  } catch (error) {
-    return `${staysResident}: ${(error as Error).message}`;
-  }
+  const helper = loadMemoryHelper();
+  return typeof helper === "string" ? `${staysResident}: ${helper}` : helper;
 }
 
 /**
  * While libtensorflow loads, a thread of the helper hands back its code pages every 20 ms, which
  * the static initialisers run once each: loading the engine peaks ~85 MB lower (~300 MB, not
- * ~390) for 0.1–0.3 s more (docs/engines.md). Whether it started: a helper that cannot (an
- * earlier detc's) leaves it all to the release after.
+ * ~390) for 0.1–0.3 s more (docs/engines.md). Whether it started: if not, the release after
+ * loading does it all.
  */
-function startReleasingCode(helper: PageRelease): boolean {
-  if (!helper.startReleasingCode) return false;
+function startReleasingCode(helper: MemoryHelper): boolean {
   try {
     helper.startReleasingCode("libtensorflow");
     return true;
@@ -168,16 +147,16 @@ function startReleasingCode(helper: PageRelease): boolean {
 }
 
 /** Stops the thread; its error (madvise refused) is the full release's too, and reported there. */
-function stopReleasingCode(helper: PageRelease): void {
+function stopReleasingCode(helper: MemoryHelper): void {
   try {
-    helper.stopReleasingCode?.();
+    helper.stopReleasingCode();
   } catch {
     // a failed load's own error is the one to report, and a working one still gets the full release
   }
 }
 
 /** Once loaded, every start-up page goes back. Returns why not, when it cannot. */
-function releaseStartUpPages(helper: PageRelease): string | undefined {
+function releaseStartUpPages(helper: MemoryHelper): string | undefined {
   try {
     helper.releaseFilePages("libtensorflow");
     return undefined;

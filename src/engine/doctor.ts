@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { delimiter, dirname, join } from "node:path";
-import { selectBackend, setupScriptPath, type BackendSelection, type EngineAttempt } from "./backend.js";
+import { selectBackend, type BackendSelection, type EngineAttempt } from "./backend.js";
+import { setupScriptPath } from "./memory-helper.js";
 import { ENGINE_PACKAGES, ENGINES, type EngineName } from "./engines.js";
 
 /** What src/engine/install-engine.mjs recorded in `@tensorflow/tfjs-node/deps/detc-engine.json`. */

@@ -67,7 +67,7 @@ function say(message) {
 /**
  * Prints the one-line outcome and exits 0; with `record`, keeps it in tfjs-node's
  * deps/detc-engine.json for the next run and for `detc doctor` (src/engine/doctor.ts reads it).
- * A native engine also gets its start-up page release (see {@link buildPageRelease}).
+ * A native engine also gets its memory helper (see {@link buildMemoryHelper}).
  * @param {"tensorflow" | "wasm"} engine
  * @param {Outcome} outcome
  * @param {TfjsNode} [tfjsNode]
@@ -76,7 +76,7 @@ function say(message) {
  */
 function finish(engine, { how, tensorflow }, tfjsNode, record = true) {
   if (tfjsNode && record) writeStatus(tfjsNode, { engine, tensorflow, how, at: new Date().toISOString() });
-  const pages = engine === "tensorflow" && tfjsNode ? `; ${buildPageRelease(tfjsNode)}` : "";
+  const pages = engine === "tensorflow" && tfjsNode ? `; ${buildMemoryHelper(tfjsNode)}` : "";
   const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
   const hint = engine === "tensorflow" ? "" : " — `detc doctor` lists the fixes";
   say(`${engine} (${tensorflow ? `TensorFlow ${tensorflow}, ` : ""}${how}${pages}) [${seconds} s]${hint}`);
@@ -381,10 +381,10 @@ function buildAgainstWheel(tfjsNode) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the start-up page release
+// the memory helper
 
-/** Where the engine finds the addon (src/engine/backend.ts looks in the same place). */
-const pageReleasePath = (/** @type {TfjsNode} */ tfjsNode) => join(tfjsNode.dir, "deps", "detc-release-pages.node");
+/** Where the engine finds the addon (src/engine/memory-helper.ts looks in the same place). */
+const memoryHelperPath = (/** @type {TfjsNode} */ tfjsNode) => join(tfjsNode.dir, "deps", "detc-memory-helper.node");
 
 /** Node's own headers, which are all a Node-API addon compiles against. */
 function nodeHeadersDir() {
@@ -397,33 +397,34 @@ function nodeHeadersDir() {
 }
 
 /**
- * Whether the addon at `target` has the functions the engine calls: one built by an earlier detc
- * (before startReleasingCode) is rebuilt.
+ * Whether the addon at `target` has every function detc calls: one built from an earlier source is rebuilt.
  * @param {string} target
  */
-function isCurrentPageRelease(target) {
+function isCurrentMemoryHelper(target) {
   try {
-    return typeof createRequire(import.meta.url)(target).startReleasingCode === "function";
+    const helper = createRequire(import.meta.url)(target);
+    return ["releaseFilePages", "startReleasingCode", "stopReleasingCode", "restartWithEnvironment"].every((name) => typeof helper[name] === "function");
   } catch {
     return false;
   }
 }
 
 /**
- * Builds src/engine/native/release-pages.c, which lets the engine hand back the ~250 MB of
- * libtensorflow that only loading reads, and tries it in a child process that loads tfjs-node as
- * the engine does (releasing code pages while it loads, all of them after) and then runs an op.
+ * Builds src/engine/native/memory-helper.c, which lets the engine hand back the ~250 MB of
+ * libtensorflow that only loading reads and the CLI restart itself with huge pages, and tries it
+ * in a child process that loads tfjs-node as the engine does (releasing code pages while it loads,
+ * all of them after), runs an op, and restarts as a shell that checks the environment it got.
  * Never fails the install: says what happened, for the install line.
  * @param {TfjsNode} tfjsNode
  */
-function buildPageRelease(tfjsNode) {
-  const target = pageReleasePath(tfjsNode);
-  const released = "start-up pages released while and after loading";
-  if (existsSync(target) && isCurrentPageRelease(target)) return released;
+function buildMemoryHelper(tfjsNode) {
+  const target = memoryHelperPath(tfjsNode);
+  const released = "memory helper: start-up pages released while and after loading, huge pages for the CLI";
+  if (existsSync(target) && isCurrentMemoryHelper(target)) return released;
   const partial = target.replace(/\.node$/, ".partial.node");
   try {
     if (process.platform !== "linux") throw new StepFailed(`Linux only, not ${process.platform}`);
-    const source = join(projectRoot, "src", "engine", "native", "release-pages.c");
+    const source = join(projectRoot, "src", "engine", "native", "memory-helper.c");
     // -pthread: the release thread (part of libc since glibc 2.34, libpthread before).
     run(process.env.CC ?? "cc", ["-O2", "-shared", "-fPIC", "-pthread", `-I${nodeHeadersDir()}`, source, "-o", partial], { timeout: minutes(1) });
     const check = `
@@ -433,15 +434,15 @@ function buildPageRelease(tfjsNode) {
       try { tf = require(${JSON.stringify(tfjsNode.dir)}); } finally { helper.stopReleasingCode(); }
       if (!(helper.releaseFilePages("libtensorflow") > 0)) throw new Error("no libtensorflow mapping found");
       const sum = tf.tensor([1, 2, 3]).square().sum().dataSync()[0];
-      if (sum !== 14) throw new Error("wrong result " + sum);`;
+      if (sum !== 14) throw new Error("wrong result " + sum);
+      helper.restartWithEnvironment("/bin/sh", ["sh", "-c", 'test "$DETC_RESTARTED" = yes'], ["DETC_RESTARTED=yes"]);`;
     run(process.execPath, ["-e", check], { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" }, timeout: minutes(2) });
     renameSync(partial, target);
     return released;
   } catch (error) {
     rmSync(partial, { force: true });
     if (!(error instanceof StepFailed)) throw error;
-    const kept = existsSync(target) ? "start-up pages released after loading only (an earlier detc's helper)" : "start-up pages stay resident (about 250 MB more memory)";
-    return `${kept}: the page-release helper did not build: ${error.message}`;
+    return `start-up pages stay resident (about 250 MB more memory) and no huge pages: the memory helper did not build: ${error.message}`;
   }
 }
 

@@ -1,10 +1,12 @@
 /*
- * A Node-API addon that asks Linux to reclaim (madvise MADV_PAGEOUT) the resident pages of this
- * process's read-only mappings of a library that are still unmodified copies of its file.
- * Loading libtensorflow_cc reads some 250 MB of it once (relocation tables, the static
- * initialisers that register thousands of kernels) and the pages stay in the process's resident
- * set; TensorFlow runs from a few tens of them afterwards. Reclaiming clean copies of the file
- * loses nothing: any page used again is read back.
+ * A Node-API addon for the native engine's memory, on Linux.
+ *
+ * Releasing libtensorflow's start-up pages: it asks Linux to reclaim (madvise MADV_PAGEOUT) the
+ * resident pages of this process's read-only mappings of a library that are still unmodified
+ * copies of its file. Loading libtensorflow_cc reads some 250 MB of it once (relocation tables,
+ * the static initialisers that register thousands of kernels) and the pages stay in the process's
+ * resident set; TensorFlow runs from a few tens of them afterwards. Reclaiming clean copies of the
+ * file loses nothing: any page used again is read back.
  * - releaseFilePages(pathPart): once, after loading, every such mapping of the files whose path
  *   contains pathPart; returns the number of mappings advised.
  * - startReleasingCode(pathPart) / stopReleasingCode(): while the library loads, a thread releases
@@ -15,17 +17,26 @@
  *   stopReleasingCode joins the thread and returns its number of passes.
  * releaseFilePages and stopReleasingCode throw with the system's reason if madvise refused (a
  * kernel before 5.4).
+ *
+ * Restarting under another environment (src/engine/huge-pages.ts says why):
+ * - restartWithEnvironment(file, args, environment): execve, as Node 23's process.execve does:
+ *   the same process (pid, parent, open terminal) runs `file` afresh. Node marks the descriptors it
+ *   inherited close-on-exec at start-up, so stdin, stdout and stderr are handed on explicitly.
+ *   Returns only by throwing, with the system's reason.
  * Built by src/engine/install-engine.mjs with the C compiler (no node-gyp: Node-API needs only
  * Node's headers).
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef MADV_PAGEOUT
 #define MADV_PAGEOUT 21 /* Linux 5.4 */
@@ -193,11 +204,64 @@ static void stop_at_cleanup(void *env) {
   stop_thread(env);
 }
 
+static void free_strings(char **strings) {
+  for (char **s = strings; s && *s; s++) free(*s);
+  free(strings);
+}
+
+/* A JavaScript array of strings as a NULL-terminated array of C strings (freed by free_strings),
+   or NULL if it is not one or memory ran out. */
+static char **string_array(napi_env env, napi_value array) {
+  uint32_t length = 0;
+  if (napi_get_array_length(env, array, &length) != napi_ok) return NULL;
+  char **strings = calloc(length + 1, sizeof *strings);
+  for (uint32_t i = 0; strings && i < length; i++) {
+    napi_value element;
+    size_t size = 0;
+    if (napi_get_element(env, array, i, &element) != napi_ok || napi_get_value_string_utf8(env, element, NULL, 0, &size) != napi_ok ||
+        !(strings[i] = malloc(size + 1))) {
+      free_strings(strings); /* strings[i] is still NULL: the ones before it are freed */
+      return NULL;
+    }
+    napi_get_value_string_utf8(env, element, strings[i], size + 1, &size);
+  }
+  return strings;
+}
+
+static napi_value restart_with_environment(napi_env env, napi_callback_info info) {
+  size_t count = 3;
+  napi_value argv[3];
+  char file[4096];
+  size_t size = 0;
+  napi_get_cb_info(env, info, &count, argv, NULL, NULL);
+  char **args = NULL, **environment = NULL;
+  if (count == 3 && napi_get_value_string_utf8(env, argv[0], file, sizeof file, &size) == napi_ok && size > 0 && size < sizeof file - 1) {
+    args = string_array(env, argv[1]);
+    environment = string_array(env, argv[2]);
+  }
+  if (!args || !environment) {
+    free_strings(args);
+    free_strings(environment);
+    napi_throw_error(env, NULL, "restartWithEnvironment(file, args, environment): a path and two arrays of strings are needed");
+    return NULL;
+  }
+  for (int fd = 0; fd <= 2; fd++) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags != -1) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  execve(file, args, environment);
+  int error = errno;
+  free_strings(args);
+  free_strings(environment);
+  return throw_error(env, "execve", error);
+}
+
 NAPI_MODULE_INIT() {
   static const struct { const char *name; napi_callback function; } functions[] = {
     { "releaseFilePages", release_file_pages },
     { "startReleasingCode", start_releasing_code },
     { "stopReleasingCode", stop_releasing_code },
+    { "restartWithEnvironment", restart_with_environment },
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value function;
