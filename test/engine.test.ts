@@ -9,6 +9,7 @@ import { describe, expect, inject, it } from "vitest";
 import { selectBackend, tfjsCoreBehind, type BackendSelection, type EngineAttempt } from "../src/engine/backend.js";
 import { ENGINE_PACKAGES, ENGINES, isEngineChoice, isWasmOutOfMemory } from "../src/engine/engines.js";
 import { doctorReport, readNativeSetup, renderDoctorReport, type EngineFacts } from "../src/engine/doctor.js";
+import { hugePages, hugePagesFactsHere } from "../src/engine/huge-pages.js";
 import { MEMORY_HELPER_NAME } from "../src/engine/memory-helper.js";
 
 const requireHere = createRequire(import.meta.url);
@@ -40,10 +41,11 @@ describe("selectBackend with a forced engine", () => {
     expect(await matMulResult()).toEqual([19, 22, 43, 50]);
   });
 
-  it("tensorflow: asks TensorFlow for its best-fit allocator unless the environment says otherwise", async () => {
+  it("tensorflow: asks TensorFlow for its best-fit pool on 4 KiB pages, its default allocator on huge pages", async () => {
     const selection = await selectBackend("auto");
     if (selection.backend !== "tensorflow") return; // no native engine installed here
-    expect(process.env.TF_CPU_ALLOCATOR_USE_BFC).toBe("true");
+    const pages = hugePages(hugePagesFactsHere());
+    expect(process.env.TF_CPU_ALLOCATOR_USE_BFC).toBe(pages.state === "on" ? "false" : "true");
   });
 
   it("switching back and forth keeps working (the .wasm path is set once)", async () => {

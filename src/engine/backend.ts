@@ -8,7 +8,7 @@ import { ENGINES, ENGINE_PACKAGES, type EngineChoice, type EngineName } from "./
 import { createRequire as requireFrom } from "node:module"; // not `createRequire`: the dist bundle's banner declares that name
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeHugePages, hugePages, hugePagesFactsHere } from "./huge-pages.js";
+import { describeHugePages, hugePages, hugePagesFactsHere, poolsCpuMemory } from "./huge-pages.js";
 import { loadMemoryHelper, type MemoryHelper } from "./memory-helper.js";
 import { registerOps } from "./ops/index.js";
 import { withStderrSilenced } from "./quiet-load.js";
@@ -87,25 +87,25 @@ async function loadNative(engine: "tensorflow-gpu" | "tensorflow"): Promise<stri
   // TensorFlow's notices are not ours to print, unless the user asks for them with TF_CPP_MIN_LOG_LEVEL=0 or 1.
   const quiet = !(Number(process.env.TF_CPP_MIN_LOG_LEVEL ?? 2) < 2);
   process.env.TF_CPP_MIN_LOG_LEVEL ??= "2";
-  // TensorFlow's best-fit allocator keeps freed buffers for reuse. Its default CPU allocator maps
-  // each large tensor afresh and pays a page fault per 4 KiB: an SGD update of a 200 MB weight
-  // took 2.7x longer that way (bench/RESULTS.md). Read when the first op runs, so set it before.
-  process.env.TF_CPU_ALLOCATOR_USE_BFC ??= "true";
+  // TensorFlow's best-fit pool or its default allocator, by the pages its malloc gets. Read when
+  // the first op runs, so set before.
+  const pages = hugePages(hugePagesFactsHere());
+  process.env.TF_CPU_ALLOCATOR_USE_BFC ??= String(poolsCpuMemory(pages));
   // TensorFlow's CPU CropAndResizeGradImage (RoIAlign's backward) adds the boxes' gradients into
   // the feature maps from several threads without synchronisation, and now and then loses some
   // (an element off by 3 in one run of three; test/detection/roi-align.test.ts). Determinism makes
   // it one thread; no step got slower, and native runs repeat to the bit (docs/engines.md). The
   // GPU kernel adds atomically and has no deterministic version, so it is left alone there.
   if (engine === "tensorflow") process.env.TF_DETERMINISTIC_OPS ??= "1";
-  const pages = pageRelease();
-  const releasing = typeof pages === "object" && startReleasingCode(pages);
+  const helper = pageRelease();
+  const releasing = typeof helper === "object" && startReleasingCode(helper);
   try {
     requireNative(specifier, quiet);
   } finally {
-    if (releasing) stopReleasingCode(pages);
+    if (releasing) stopReleasingCode(helper);
   }
-  const pagesKept = typeof pages === "object" ? releaseStartUpPages(pages) : pages;
-  const smallPages = describeHugePages(hugePages(hugePagesFactsHere()));
+  const pagesKept = typeof helper === "object" ? releaseStartUpPages(helper) : helper;
+  const smallPages = describeHugePages(pages);
   // tfjs-node registers its backend on the tfjs-core it resolves itself: a second copy would put
   // the backend, kernels and tensor classes where detc's `@tensorflow/tfjs` does not look.
   const theirs = tfjsCoreBehind(requireHere.resolve(specifier));

@@ -52,6 +52,18 @@ export function hugePages(facts: HugePagesFacts): HugePages {
   return { state: "on", how: `GLIBC_TUNABLES=${setting}` };
 }
 
+/**
+ * Whether TensorFlow should pool its CPU memory in its best-fit allocator (TF_CPU_ALLOCATOR_USE_BFC).
+ * The pool keeps every buffer it ever touched, fragments, and never gives memory back; its default
+ * allocator (malloc) maps large tensors afresh and frees them. On 4 KiB pages the faults made that
+ * far slower (an SGD update of a 200 MB weight 2.7×), so the pool it is. On huge pages the faults
+ * cost little and the default allocator's peak is lower: 0.05–0.2 GiB at 512 px on the training
+ * bench's configurations (docs/memory.md#huge-pages), at the same speed.
+ */
+export function poolsCpuMemory(pages: HugePages): boolean {
+  return pages.state !== "on";
+}
+
 /** This process's facts. */
 export function hugePagesFactsHere(): HugePagesFacts {
   let transparentHugePages: string | undefined;

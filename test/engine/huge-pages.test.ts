@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { ENGINE_COMMANDS } from "../../src/cli/engine.js";
 import { readNativeSetup } from "../../src/engine/doctor.js";
-import { describeHugePages, hugePages, hugePagesFactsHere, type HugePagesFacts } from "../../src/engine/huge-pages.js";
+import { describeHugePages, hugePages, hugePagesFactsHere, poolsCpuMemory, type HugePagesFacts } from "../../src/engine/huge-pages.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = inject("cli");
@@ -38,6 +38,12 @@ describe("huge pages for the C heap", () => {
     expect(reasonOf({ ...linux, transparentHugePages: "never" })).toContain('transparent huge pages are "never"');
     expect(reasonOf({ ...linux, transparentHugePages: undefined })).toContain("transparent huge pages are unknown");
     expect(reasonOf({ platform: "darwin" })).toBe("glibc's huge pages are for Linux, not darwin");
+  });
+
+  it("let TensorFlow give memory back: its pool only on 4 KiB pages", () => {
+    expect(poolsCpuMemory({ state: "on", how: "GLIBC_TUNABLES=glibc.malloc.hugetlb=1" })).toBe(false);
+    expect(poolsCpuMemory({ state: "available", tunables: "glibc.malloc.hugetlb=1" })).toBe(true);
+    expect(poolsCpuMemory({ state: "off", reason: "the C library is not glibc" })).toBe(true);
   });
 
   it("are named in the engine line only when the heap runs without them", () => {
