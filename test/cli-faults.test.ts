@@ -131,14 +131,16 @@ describe("interrupting a run", () => {
 
   it("SIGKILL at random moments, then --resume: the checkpoint loads and every step is logged once", async () => {
     const { spec, out } = runFolder();
-    const total = 8;
+    // Room for both kills to land mid-run (each a few steps in, plus up to 400 ms): a run that
+    // finished before its kill would release the lock, and there would be none to take over.
+    const total = 16;
     for (let trial = 0; trial < 2; trial++) {
       const run = start(["run", spec, "--out", out, "--max-steps", String(total), ...(trial > 0 ? ["--resume"] : [])]);
       const after = stepsLogged(out).length + 1 + Math.floor(Math.random() * 3);
       await until(() => stepsLogged(out).length >= after || run.child.exitCode !== null, run.child, "steps", 120).catch(() => {});
       await sleep(Math.random() * 400);
       run.child.kill("SIGKILL");
-      await run.exited;
+      expect((await run.exited).signal, "the run ended before its kill").toBe("SIGKILL");
       const logged = stepsLogged(out);
       expect(logged.length).toBeGreaterThan(0);
       if (existsSync(join(out, "checkpoint.safetensors"))) expect(checkpointStep(out)).toBeLessThanOrEqual(Math.max(...logged));
