@@ -8,7 +8,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { nodeBundleOptions } from "../src/build.js";
-import { hugePages, hugePagesFactsHere } from "../src/engine/huge-pages.js";
+import { hugePagesTunablesHere } from "../src/engine/huge-pages.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -25,6 +25,6 @@ export async function bundledChild(entry: string): Promise<string> {
  * detc as users run it.
  */
 export function detcEnvironment(): NodeJS.ProcessEnv {
-  const pages = hugePages(hugePagesFactsHere());
-  return pages.state === "available" ? { GLIBC_TUNABLES: pages.tunables } : {};
+  const tunables = hugePagesTunablesHere();
+  return tunables === undefined ? {} : { GLIBC_TUNABLES: tunables };
 }

@@ -6,15 +6,12 @@
  * third faster with them. Then the CLI proper (main.ts).
  */
 import { restartWithHugePages } from "../engine/huge-pages.js";
-import { loadMemoryHelper } from "../engine/memory-helper.js";
 import { ENGINE_COMMANDS } from "./engine.js";
 
 // detc's global options are flags, so the command is the first argument that is not an option.
 const command = process.argv.slice(2).find((arg) => !arg.startsWith("-"));
 if (command && ENGINE_COMMANDS.has(command)) {
-  const helper = loadMemoryHelper();
-  // Without the helper there is no native engine to speed up (it is built with it).
-  const failure = typeof helper === "object" ? restartWithHugePages(helper) : undefined;
+  const failure = restartWithHugePages();
   if (failure) process.stderr.write(`detc: ${failure}; continuing on 4 KiB pages\n`);
 }
 await import("./main.js");

@@ -11,7 +11,7 @@
  * CLI restarts itself with it before anything loads (src/cli/detc.ts).
  */
 import { readFileSync } from "node:fs";
-import type { MemoryHelper } from "./memory-helper.js";
+import { loadMemoryHelper } from "./memory-helper.js";
 
 export const HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb";
 const TRANSPARENT_HUGE_PAGES = "/sys/kernel/mm/transparent_hugepage/enabled";
@@ -64,8 +64,14 @@ export function poolsCpuMemory(pages: HugePages): boolean {
   return pages.state !== "on";
 }
 
-/** This process's facts. */
+let factsHere: HugePagesFacts | undefined;
+
+/**
+ * This process's facts, gathered once: glibc read GLIBC_TUNABLES when the process started, so a
+ * later change to process.env would not change its pages anyway.
+ */
 export function hugePagesFactsHere(): HugePagesFacts {
+  if (factsHere) return factsHere;
   let transparentHugePages: string | undefined;
   try {
     transparentHugePages = /\[(\w+)\]/.exec(readFileSync(TRANSPARENT_HUGE_PAGES, "utf8"))?.[1];
@@ -73,7 +79,14 @@ export function hugePagesFactsHere(): HugePagesFacts {
     // no such file: a kernel without transparent huge pages
   }
   const header = process.platform === "linux" ? (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header : undefined;
-  return { platform: process.platform, glibc: header?.glibcVersionRuntime, transparentHugePages, tunables: process.env.GLIBC_TUNABLES };
+  factsHere = { platform: process.platform, glibc: header?.glibcVersionRuntime, transparentHugePages, tunables: process.env.GLIBC_TUNABLES };
+  return factsHere;
+}
+
+/** The GLIBC_TUNABLES that would put this process's malloc on huge pages, if a restart can. */
+export function hugePagesTunablesHere(): string | undefined {
+  const pages = hugePages(hugePagesFactsHere());
+  return pages.state === "available" ? pages.tunables : undefined;
 }
 
 /** How the engine line says it: nothing when on, else what the heap runs on and why. */
@@ -85,13 +98,16 @@ export function describeHugePages(pages: HugePages): string | undefined {
 
 /**
  * Runs this same command afresh in this process (same pid, same terminal) with huge pages on, if
- * they are available and not on yet; returns if not, or if the restart failed (why, then).
+ * they are available and not on yet; returns if not, or if the restart failed (why, then). Without
+ * the memory helper it returns too: the engine line then says how to get them.
  * Nothing may have been printed or started before: the command starts over.
  */
-export function restartWithHugePages(helper: MemoryHelper): string | undefined {
-  const pages = hugePages(hugePagesFactsHere());
-  if (pages.state !== "available") return undefined;
-  const environment = Object.entries({ ...process.env, GLIBC_TUNABLES: pages.tunables }).map(([name, value]) => `${name}=${value ?? ""}`);
+export function restartWithHugePages(): string | undefined {
+  const tunables = hugePagesTunablesHere();
+  if (tunables === undefined) return undefined;
+  const helper = loadMemoryHelper();
+  if (typeof helper === "string") return undefined;
+  const environment = Object.entries({ ...process.env, GLIBC_TUNABLES: tunables }).map(([name, value]) => `${name}=${value ?? ""}`);
   try {
     helper.restartWithEnvironment(process.execPath, [process.argv0, ...process.execArgv, ...process.argv.slice(1)], environment);
   } catch (error) {
